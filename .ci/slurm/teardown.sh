@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Stop the daemons started by .ci/slurm/setup.sh, by the PIDs it recorded in $BASE/pids
+# (reverse start order; TERM, then KILL after 20 s). Jobs still in the queue are cancelled first.
+# Idempotent: without PID files it does nothing. Packages and /etc/slurm stay installed.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BASE=${BASE:-$REPO/.slurm}
+if [ -s "$BASE/pids/slurmctld.pid" ] && kill -0 "$(cat "$BASE/pids/slurmctld.pid")" 2>/dev/null; then
+  scancel --user="$(id -un)" 2>/dev/null || true
+fi
+for d in slurmd slurmctld slurmdbd mariadbd munged; do
+  f="$BASE/pids/$d.pid"
+  [ -s "$f" ] || continue
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for i in $(seq 1 80); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    echo "[slurm-teardown] stopped $d ($pid)"
+  fi
+  rm -f "$f"
+done

@@ -1,0 +1,183 @@
+"""Figures of the spiked-model DMFT (reads aggregates / products only).
+
+Kinds:
+* ``spiked.dmft_curves``: C̄(t) and μ(t) for every 1/Δ2 of a spiked.dmft sweep (input ``dmft``),
+  log time axis; options ``delta_p`` (select a Δp if it is an axis), ``targets`` (draw m targets).
+* ``spiked.dmft_tconv``: t_conv against 1/Δ2 (points), the fit of the ``thresholds`` product
+  (input ``thresholds``) and the closed-form conjecture (vertical lines); a text table of the
+  thresholds is written next to the figure (``<stem>.txt``) and printed.
+* ``spiked.dmft_vs_sim``: DMFT C̄(t) (input ``dmft``, lines) against a finite-N simulation
+  aggregate (input ``sim``: overlap(<axes>, sample, time)): mean ± standard error over samples.
+  Options: ``sign`` ("positive": keep samples with C̄(0) > 0, default; "abs": |C̄|; "all").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from sgsweep.plots.registry import figure
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, out_stem):
+    paths = [out_stem + ".png", out_stem + ".pdf"]
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    return paths
+
+
+def _xaxis(ds):
+    if "inv_delta2" in ds.dims:
+        return "inv_delta2", ds["inv_delta2"].values
+    if "delta2" in ds.dims:
+        return "delta2", 1.0 / ds["delta2"].values
+    return None, None
+
+
+def _select(ds, options):
+    for key in ("delta_p", "T", "p"):
+        if key in options and key in ds.dims:
+            ds = ds.sel({key: options[key]}, method="nearest")
+    for d in list(ds.dims):
+        if d not in ("time", "inv_delta2", "delta2", "t_w", "sample", "run") and ds.sizes[d] >= 1:
+            ds = ds.isel({d: 0})
+    return ds
+
+
+def _title(ds):
+    parts = []
+    for k, lab in (("p", "p"), ("delta_p", "Δp"), ("T", "T"), ("overlap0", "C̄(0)")):
+        if k in ds.coords and ds[k].ndim == 0:
+            parts.append(f"{lab} = {float(ds[k]):g}")
+    return ", ".join(parts)
+
+
+@figure("spiked.dmft_curves")
+def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
+    plt = _plt()
+    ds = _select(inputs["dmft"], options)
+    xdim, xs = _xaxis(ds)
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4))
+    cmap = plt.get_cmap("viridis")
+    n = len(xs) if xs is not None else 1
+    for k in range(n):
+        d = ds.isel({xdim: k}) if xdim else ds
+        lab = f"1/Δ2 = {xs[k]:.3g}" if xdim else None
+        col = cmap(k / max(n - 1, 1))
+        t = d["time"].values
+        m = t > 0
+        axs[0].plot(t[m], d["overlap"].values[m], color=col, label=lab)
+        axs[1].plot(t[m], d["mu"].values[m], color=col, label=lab)
+    axs[0].set_xscale("log")
+    axs[1].set_xscale("log")
+    axs[0].set_xlabel("time t")
+    axs[1].set_xlabel("time t")
+    axs[0].set_ylabel("overlap C̄(t)")
+    axs[1].set_ylabel("Lagrange multiplier μ(t)")
+    axs[0].legend(fontsize=7)
+    fig.suptitle("DMFT of the spiked matrix–tensor model: " + _title(ds))
+    return _save(fig, out_stem)
+
+
+@figure("spiked.dmft_tconv")
+def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
+    plt = _plt()
+    agg = inputs["dmft"]
+    thr = inputs.get("thresholds")
+    xdim, xs = _xaxis(agg)
+    others = [d for d in agg["t_conv"].dims if d != xdim]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    lines = ["# DMFT thresholds: 1/Δ2* (fit of t_conv) vs closed-form conjecture",
+             f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"]
+    stacked = agg["t_conv"].stack(_pt=others) if others else agg["t_conv"].expand_dims(_pt=[0])
+    tstk = None
+    if thr is not None:
+        tstk = thr.stack(_pt=others) if others else thr.expand_dims(_pt=[0])
+    cmap = plt.get_cmap("tab10")
+    xx = np.linspace(np.nanmin(xs), np.nanmax(xs), 400)
+    for k in range(stacked.sizes["_pt"]):
+        sel = stacked.isel(_pt=k)
+        lab = ", ".join(f"{d}={v}" for d, v in zip(others, np.atleast_1d(sel["_pt"].values.item()))) if others else ""
+        col = cmap(k % 10)
+        y = sel.transpose(xdim).values
+        ax.plot(xs, y, "o", color=col, label=f"DMFT t_conv {lab}".strip())
+        if tstk is not None:
+            f = tstk.isel(_pt=k)
+            xstar = float(f["inv_delta2_threshold"])
+            if np.isfinite(xstar):
+                g, A, B = float(f["gamma"]), float(f["amplitude"]), float(f["offset"])
+                xf = xx[xx > xstar]
+                ax.plot(xf, A * (xf - xstar) ** (-g) + B, "-", color=col,
+                        label=f"fit: 1/Δ2* = {xstar:.3f} ± {float(f['inv_delta2_threshold_err']):.3f}, γ = {g:.2f}")
+                ax.axvline(xstar, color=col, ls=":")
+            conj = float(f["inv_delta2_conjecture"])
+            if np.isfinite(conj):
+                ax.axvline(conj, color=col, ls="--", label=f"conjecture 1/Δ2 = {conj:.3f}")
+            rel = (xstar - conj) / conj if np.isfinite(conj) and np.isfinite(xstar) else np.nan
+            lines.append(f"  {lab or 'all':<24} {xstar:>10.4f} {float(f['inv_delta2_threshold_err']):>10.4f} "
+                         f"{float(f['gamma']):>8.3f} {conj:>11.4f} {rel:>8.2%}")
+    ax.set_yscale("log")
+    ax.set_xlabel("signal-to-noise 1/Δ2")
+    ax.set_ylabel("convergence time t_conv (C̄ = target/2)")
+    ax.legend(fontsize=7)
+    ax.set_title("DMFT convergence time: " + _title(agg))
+    paths = _save(fig, out_stem)
+    text = "\n".join(lines) + "\n"
+    with open(out_stem + ".txt", "w") as fh:
+        fh.write(text)
+    print(text)
+    return paths + [out_stem + ".txt"]
+
+
+@figure("spiked.dmft_vs_sim")
+def dmft_vs_sim(inputs: dict, options: dict, out_stem: str) -> list:
+    plt = _plt()
+    dm = inputs["dmft"]
+    sim = inputs["sim"]
+    sign = options.get("sign", "positive")
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    # iterate over the simulation's grid points other than sample/time
+    sdims = [d for d in sim["overlap"].dims if d not in ("sample", "time")]
+    st = sim["overlap"].stack(_pt=sdims) if sdims else sim["overlap"].expand_dims(_pt=[0])
+    cmap = plt.get_cmap("tab10")
+    for k in range(st.sizes["_pt"]):
+        o = st.isel(_pt=k).transpose("sample", "time").values
+        if sign == "positive":
+            o = o[o[:, 0] > 0]
+        elif sign == "abs":
+            o = np.abs(o)
+        if len(o) == 0:
+            continue
+        mean = np.nanmean(o, axis=0)
+        se = np.nanstd(o, axis=0, ddof=1) / np.sqrt(max(len(o), 1)) if len(o) > 1 else np.zeros_like(mean)
+        lab = ", ".join(f"{d}={v:g}" for d, v in zip(sdims, np.atleast_1d(st["_pt"].values[k]))) if sdims else "sim"
+        t = sim["time"].values
+        every = max(1, len(t) // 60)
+        ax.errorbar(t[::every], mean[::every], yerr=se[::every], fmt="o", ms=3, color=cmap(k % 10),
+                    label=f"simulation {lab} (n={len(o)})")
+        # matching DMFT curve
+        sel = dm
+        for d in sdims:
+            if d in dm.dims:
+                sel = sel.sel({d: st["_pt"].values[k][sdims.index(d)] if len(sdims) > 1 else st["_pt"].values[k]},
+                              method="nearest")
+        for d in list(sel["overlap"].dims):
+            if d != "time":
+                sel = sel.isel({d: 0})
+        ax.plot(sel["time"].values, sel["overlap"].values, "-", color=cmap(k % 10), label=f"DMFT {lab}")
+    ax.set_xlabel("time t")
+    ax.set_ylabel("overlap C̄(t)")
+    if options.get("log_time", True):
+        ax.set_xscale("log")
+    ax.legend(fontsize=7)
+    ax.set_title("DMFT vs finite-N simulation: " + _title(dm))
+    return _save(fig, out_stem)

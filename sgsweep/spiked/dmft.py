@@ -1,0 +1,568 @@
+"""DMFT ("Langevin state evolution", CHSCK equations) of the spiked (2+p) matrix–tensor model.
+
+Equations (reference/spiked.md §2.1; S3 slide "Dynamical mean field theory"; μ-equation as in the
+reference codes CodeT/CodeL), t > t', Q(q) = q²/(2Δ2) + q^p/(pΔp), f1 = Q', f2 = Q''::
+
+    ∂_t C(t,t') = −μ C + f1(C̄(t)) C̄(t') + ∫_0^t R(t,s) f2(C(t,s)) C(s,t') ds + ∫_0^{t'} f1(C(t,s)) R(t',s) ds
+    ∂_t χ(t,t') = 1 − μ χ + ∫_{t'}^t R(t,s) f2(C(t,s)) χ(s,t') ds          χ(t,t') = ∫_{t'}^t R(t,s) ds
+    ∂_t C̄(t)    = −μ C̄ + f1(C̄) + ∫_0^t R(t,s) f2(C(t,s)) C̄(s) ds
+    μ(t)        = T + C̄ f1(C̄) + ∫_0^t R(t,s) [f1 + C f2](C(t,s)) ds
+    e(t)        = −Q(C̄) − ∫_0^t R(t,s) f1(C(t,s)) ds                      (energy per spin, §2.1)
+
+The χ-equation follows from the R-equation by integrating over t' (∂_t χ = R(t,t⁻) + ∫ ∂_t R).
+
+Numerical method (:func:`solve`): Kim–Latz time-doubling grid (Kim & Latz 2001, as in the
+reference code CodeD, spiked.md §2.3) generalised to any temperature T ≥ 0:
+
+* a window of Nt+1 equidistant points t_i = i·h; when it is full every other point is dropped and
+  h doubles (the stored *interval averages* of the two merged intervals are averaged exactly);
+* the response enters only through χ, written as R(t,s) = a ∂_sC(t,s) + ∂_sX(t,s) with
+  a = 1/T, X = −χ − C/T (= (Q−1)/T of CodeD, slow where FDT holds) for T > 0 and a = 0, X = −χ for
+  T = 0 (there C is smooth near the diagonal and χ is the fast function);
+* every memory integral is cut at m = (i+j)/2 into a part where the functions of (t,s) vary fast
+  (s near t) and a part where those of (s,t') do (s near t'); on each interval the derivative is put
+  on the slow factor (integration by parts) and the fast factor enters through its interval average
+  (computed with the quadratic rule (−1, 8, 5)/12 while the grid resolves it, then inherited), which
+  makes every interval rule exact for the fast part and second order for the slow part;
+* time derivative: BDF2 (1.5 f_i − 2 f_{i−1} + 0.5 f_{i−2})/h; the Nc entries next to the diagonal
+  are copied from the previous row (time-translation invariance of the short-time part, as CodeD);
+* the implicit equations of a new row are solved by Gauss–Seidel sweeps (Newton step on the
+  diagonal coefficient) until the largest update is below ``tol`` or ``max_sweeps`` is reached.
+
+Memory O(Nt²) (13 arrays of (Nt+1)² doubles), work O(Nt³) per doubling cycle (numba, all inner loops
+run over contiguous rows: symmetric arrays and transposed copies are kept for that purpose).
+
+:func:`solve_fixed_grid` is the slow, obvious reference: fixed step h, response R itself, trapezoid
+integrals, Heun (second-order predictor–corrector) time stepping, vectorised numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+
+import numpy as np
+from numba import njit
+
+__all__ = ["solve", "solve_fixed_grid", "planned_times", "Qfun"]
+
+
+def Qfun(q, p, delta2, delta_p):
+    """Q(q) = q²/(2Δ2) + q^p/(pΔp) (spiked.md §1.2)."""
+    return q * q / (2.0 * delta2) + q ** p / (p * delta_p)
+
+
+# ----------------------------------------------------------------------------- numba kernels
+@njit(cache=True, inline="always")
+def _f1(c, p, i2, ip):
+    return c * i2 + c ** (p - 1) * ip
+
+
+@njit(cache=True, inline="always")
+def _f2(c, p, i2, ip):
+    return i2 + (p - 1) * c ** (p - 2) * ip
+
+
+@njit(cache=True)
+def _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G):
+    """Refresh M=f1(C), N=f2(C), G=f1+C f2, X=−χ−aC at (i, j) and the mirror (j, i)."""
+    c = C[i, j]
+    m = _f1(c, p, i2, ip)
+    n = _f2(c, p, i2, ip)
+    M[i, j] = m
+    M[j, i] = m
+    N[i, j] = n
+    N[j, i] = n
+    G[i, j] = m + c * n
+    G[j, i] = m + c * n
+    x = -K[i, j] - a * c
+    X[i, j] = x
+    X[j, i] = x
+    C[j, i] = c
+    K[j, i] = K[i, j]
+
+
+@njit(cache=True)
+def _avg3(fm1, f0, fp1):
+    """Average over [s_{l-1}, s_l] of the parabola through f(s_{l-1}), f(s_l), f(s_{l+1})."""
+    return (5.0 * fm1 + 8.0 * f0 - fp1) / 12.0
+
+
+@njit(cache=True)
+def _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT):
+    """Interval averages of row i: vertical ones (intervals l ≤ i−Nc along the second argument)
+    and horizontal ones (interval [t_{i−1}, t_i] in the first argument, columns j ≤ i−Nc−1)."""
+    for l in range(1, i - Nc + 1):
+        Cv[i, l] = _avg3(C[i, l - 1], C[i, l], C[i, l + 1])
+        Mv[i, l] = _avg3(M[i, l - 1], M[i, l], M[i, l + 1])
+        Nv[i, l] = _avg3(N[i, l - 1], N[i, l], N[i, l + 1])
+        Gv[i, l] = _avg3(G[i, l - 1], G[i, l], G[i, l + 1])
+        Xv[i, l] = _avg3(X[i, l - 1], X[i, l], X[i, l + 1])
+    for j in range(0, i - Nc):
+        # average over s in [t_{i-1}, t_i] of F(s, t_j), parabola through i-2, i-1, i
+        ChT[j, i] = (-C[i - 2, j] + 8.0 * C[i - 1, j] + 5.0 * C[i, j]) / 12.0
+        KhT[j, i] = (-K[i - 2, j] + 8.0 * K[i - 1, j] + 5.0 * K[i, j]) / 12.0
+
+
+@njit(cache=True)
+def _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb):
+    """μ(t_i) and e(t_i) from the interval rules (module docstring)."""
+    cb = Cb[i]
+    mu = T + cb * _f1(cb, p, i2, ip) + a * (q1 - C[i, 0] * M[i, 0])
+    c0 = C[i, 0]
+    e = -(cb * cb * i2 * 0.5 + cb ** p * ip / p) - a * (Q1 - (c0 * c0 * i2 * 0.5 + c0 ** p * ip / p))
+    for l in range(1, i + 1):
+        if tzero:
+            mu += X[i, l] * G[i, l] - X[i, l - 1] * G[i, l - 1] - Xv[i, l] * (G[i, l] - G[i, l - 1])
+            e -= X[i, l] * M[i, l] - X[i, l - 1] * M[i, l - 1] - Xv[i, l] * (M[i, l] - M[i, l - 1])
+        else:
+            dx = X[i, l] - X[i, l - 1]
+            mu += dx * Gv[i, l]
+            e -= dx * Mv[i, l]
+    return mu, e
+
+
+@njit(cache=True)
+def _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv):
+    """The terms of μ(t_i) (see :func:`_mu_energy`) that involve the entry (i, j), averages frozen."""
+    s = 0.0
+    if j == 0:
+        s += a * (q1 - C[i, 0] * M[i, 0])
+    for l in range(max(j, 1), min(j + 1, i) + 1):
+        if tzero:
+            s += X[i, l] * G[i, l] - X[i, l - 1] * G[i, l - 1] - Xv[i, l] * (G[i, l] - G[i, l - 1])
+        else:
+            s += (X[i, l] - X[i, l - 1]) * Gv[i, l]
+    return s
+
+
+@njit(cache=True)
+def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega,
+               C, K, X, M, N, G, Cv, Mv, Nv, Gv, Xv, ChT, KhT, Cb, mu, en, rowres, rowsweeps):
+    """Compute rows i_start..i_end (inclusive) of the window with step h.
+
+    Returns the index of the last row computed (< i_end if the solution left [−1, 1] or became
+    non-finite: divergence). rowres[i] = last Gauss–Seidel update of row i, rowsweeps[i] = sweeps."""
+    q1 = i2 + ip
+    Q1 = 0.5 * i2 + ip / p
+    for i in range(i_start, i_end + 1):
+        # (1) near-diagonal entries: copy along the diagonal (time-translation invariance)
+        C[i, i] = 1.0
+        K[i, i] = 0.0
+        _set_fun(i, i, a, p, i2, ip, C, K, X, M, N, G)
+        for j in range(i - Nc, i):
+            C[i, j] = C[i - 1, j - 1]
+            K[i, j] = K[i - 1, j - 1]
+            _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
+        for l in range(i - Nc + 1, i + 1):
+            Cv[i, l] = Cv[i - 1, l - 1]
+            Mv[i, l] = Mv[i - 1, l - 1]
+            Nv[i, l] = Nv[i - 1, l - 1]
+            Gv[i, l] = Gv[i - 1, l - 1]
+            Xv[i, l] = Xv[i - 1, l - 1]
+        for j in range(i - Nc, i):
+            ChT[j, i] = ChT[j - 1, i - 1]
+            KhT[j, i] = KhT[j - 1, i - 1]
+        # (2) first guess: linear extrapolation in t at fixed t'
+        for j in range(0, i - Nc):
+            c = 2.0 * C[i - 1, j] - C[i - 2, j]
+            if c > 1.0:
+                c = 1.0
+            elif c < -1.0:
+                c = -1.0
+            C[i, j] = c
+            K[i, j] = 2.0 * K[i - 1, j] - K[i - 2, j]
+            _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
+        Cb[i] = 2.0 * Cb[i - 1] - Cb[i - 2]
+        _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT)
+        mu_i, e_i = _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb)
+        # (3) Gauss–Seidel sweeps
+        sweeps = 0
+        res = 1.0
+        while sweeps < max_sweeps:
+            sweeps += 1
+            res = 0.0
+            fcb = _f1(Cb[i], p, i2, ip)
+            for j in range(i - Nc - 1, -1, -1):
+                m = (i + j) // 2
+                sC = 0.0
+                sK = 0.0
+                rC = C[j]
+                rK = K[j]
+                # s in (t_m, t_i]: functions of (t, s) fast
+                for l in range(m + 1, i + 1):
+                    dC = rC[l] - rC[l - 1]
+                    dK = rK[l] - rK[l - 1]
+                    mv = a * Mv[i, l]
+                    sC -= mv * dC
+                    sK -= mv * dK
+                    if tzero:
+                        xn1 = X[i, l] * N[i, l]
+                        xn0 = X[i, l - 1] * N[i, l - 1]
+                        xv = Xv[i, l]
+                        n1 = N[i, l]
+                        n0 = N[i, l - 1]
+                        sC += xn1 * rC[l] - xn0 * rC[l - 1] - xv * (n1 * rC[l] - n0 * rC[l - 1])
+                        sK += xn1 * rK[l] - xn0 * rK[l - 1] - xv * (n1 * rK[l] - n0 * rK[l - 1])
+                    else:
+                        w = 0.5 * (X[i, l] - X[i, l - 1]) * Nv[i, l]
+                        sC += w * (rC[l] + rC[l - 1])
+                        sK += w * (rK[l] + rK[l - 1])
+                # s in (t_j, t_m]: functions of (s, t') fast
+                cT = ChT[j]
+                kT = KhT[j]
+                for l in range(j + 1, m + 1):
+                    w = a * (M[i, l] - M[i, l - 1]) + 0.5 * (X[i, l] - X[i, l - 1]) * (N[i, l] + N[i, l - 1])
+                    sC += w * cT[l]
+                    sK += w * kT[l]
+                # s in [0, t_j] (C only): X-parts of both C integrals
+                cvj = Cv[j]
+                xvj = Xv[j]
+                xj = X[j]
+                for l in range(1, j + 1):
+                    w = 0.5 * (X[i, l] - X[i, l - 1]) * (N[i, l] + N[i, l - 1])
+                    sC += w * cvj[l]
+                    sC += M[i, l] * xj[l] - M[i, l - 1] * xj[l - 1] - xvj[l] * (M[i, l] - M[i, l - 1])
+                # boundary terms of the integrations by parts (a-part)
+                sC += a * (M[i, i] * C[i, j] - M[i, m] * C[m, j] + M[i, j] - M[i, 0] * C[j, 0])
+                sK += a * (M[i, i] * K[i, j] - M[i, m] * K[m, j])
+                FC = -mu_i * C[i, j] + fcb * Cb[j] + sC
+                FK = 1.0 - mu_i * K[i, j] + sK
+                # diagonal coefficient of the unknown in F
+                if tzero:
+                    coef = -mu_i + (X[i, i] - Xv[i, i]) * N[i, i]
+                else:
+                    coef = -mu_i + a * (M[i, i] - Mv[i, i]) + 0.5 * (X[i, i] - X[i, i - 1]) * Nv[i, i]
+                D = 1.5 / h - coef
+                dCv = (FC - (1.5 * C[i, j] - 2.0 * C[i - 1, j] + 0.5 * C[i - 2, j]) / h) / (D - a * N[i, j])
+                dKv = (FK - (1.5 * K[i, j] - 2.0 * K[i - 1, j] + 0.5 * K[i - 2, j]) / h) / D
+                dCv *= omega
+                dKv *= omega
+                mu_old = _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv)
+                c = C[i, j] + dCv
+                if c > 1.0:
+                    c = 1.0
+                elif c < -1.0:
+                    c = -1.0
+                C[i, j] = c
+                K[i, j] += dKv
+                _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
+                mu_i += _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv) - mu_old
+                ad = abs(dCv) + abs(dKv) * (1.0 if T == 0.0 else T)
+                if ad > res:
+                    res = ad
+            # overlap C̄(t_i)
+            cb = Cb[i]
+            sB = a * (M[i, i] * cb - M[i, 0] * Cb[0])
+            for l in range(1, i + 1):
+                sB -= a * Mv[i, l] * (Cb[l] - Cb[l - 1])
+                if tzero:
+                    sB += (X[i, l] * N[i, l] * Cb[l] - X[i, l - 1] * N[i, l - 1] * Cb[l - 1]
+                           - Xv[i, l] * (N[i, l] * Cb[l] - N[i, l - 1] * Cb[l - 1]))
+                else:
+                    sB += 0.5 * (X[i, l] - X[i, l - 1]) * Nv[i, l] * (Cb[l] + Cb[l - 1])
+            FB = -mu_i * cb + _f1(cb, p, i2, ip) + sB
+            if tzero:
+                coef = -mu_i + _f2(cb, p, i2, ip) + (X[i, i] - Xv[i, i]) * N[i, i]
+            else:
+                coef = (-mu_i + _f2(cb, p, i2, ip) + a * (M[i, i] - Mv[i, i])
+                        + 0.5 * (X[i, i] - X[i, i - 1]) * Nv[i, i])
+            D = 1.5 / h - coef
+            if D < 0.5 / h:
+                D = 0.5 / h
+            dB = (FB - (1.5 * cb - 2.0 * Cb[i - 1] + 0.5 * Cb[i - 2]) / h) / D
+            dB *= omega
+            Cb[i] = cb + dB
+            if abs(dB) > res:
+                res = abs(dB)
+            _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT)
+            mu_i, e_i = _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb)
+            if not (res < 1e6) or not (abs(Cb[i]) < 1.5):
+                break
+            if res < tol:
+                break
+        mu[i] = mu_i
+        en[i] = e_i
+        rowres[i] = res
+        rowsweeps[i] = sweeps
+        if not (res < 1e6) or not (abs(Cb[i]) < 1.5) or not math.isfinite(mu_i):
+            return i - 1
+    return i_end
+
+
+@njit(cache=True)
+def _contract(Nt, C, K, X, M, N, G, Cv, Mv, Nv, Gv, Xv, ChT, KhT, Cb, mu, en):
+    """Keep every other point (new k ← old 2k), merge interval averages (exact)."""
+    half = Nt // 2
+    for k in range(0, half + 1):
+        for l in range(0, k + 1):
+            C[k, l] = C[2 * k, 2 * l]
+            K[k, l] = K[2 * k, 2 * l]
+            X[k, l] = X[2 * k, 2 * l]
+            M[k, l] = M[2 * k, 2 * l]
+            N[k, l] = N[2 * k, 2 * l]
+            G[k, l] = G[2 * k, 2 * l]
+        for l in range(1, k + 1):
+            Cv[k, l] = 0.5 * (Cv[2 * k, 2 * l] + Cv[2 * k, 2 * l - 1])
+            Mv[k, l] = 0.5 * (Mv[2 * k, 2 * l] + Mv[2 * k, 2 * l - 1])
+            Nv[k, l] = 0.5 * (Nv[2 * k, 2 * l] + Nv[2 * k, 2 * l - 1])
+            Gv[k, l] = 0.5 * (Gv[2 * k, 2 * l] + Gv[2 * k, 2 * l - 1])
+            Xv[k, l] = 0.5 * (Xv[2 * k, 2 * l] + Xv[2 * k, 2 * l - 1])
+        Cb[k] = Cb[2 * k]
+        mu[k] = mu[2 * k]
+        en[k] = en[2 * k]
+    for j in range(0, half + 1):
+        for l in range(j + 1, half + 1):
+            ChT[j, l] = 0.5 * (ChT[2 * j, 2 * l] + ChT[2 * j, 2 * l - 1])
+            KhT[j, l] = 0.5 * (KhT[2 * j, 2 * l] + KhT[2 * j, 2 * l - 1])
+    for k in range(0, half + 1):
+        for l in range(0, k):
+            C[l, k] = C[k, l]
+            K[l, k] = K[k, l]
+            X[l, k] = X[k, l]
+            M[l, k] = M[k, l]
+            N[l, k] = N[k, l]
+            G[l, k] = G[k, l]
+
+
+# ----------------------------------------------------------------------------- driver
+def planned_times(Nt: int, dt0: float, t_max: float, cycles: int) -> np.ndarray:
+    """Time points the solver produces (deterministic: depends only on the grid settings)."""
+    out = [np.arange(0, Nt + 1) * dt0]
+    h = dt0
+    c = 0
+    while out[-1][-1] < t_max and c < cycles:
+        h *= 2.0
+        c += 1
+        out.append(np.arange(Nt // 2 + 1, Nt + 1) * h)
+    t = np.concatenate(out)
+    k = np.searchsorted(t, t_max * (1 - 1e-12))
+    return t[: min(k + 1, len(t))]
+
+
+def _interp_row(row: np.ndarray, i: int, s: float) -> float:
+    """Linear interpolation of row[0..i] at fractional index s (0 ≤ s ≤ i)."""
+    if s > i:
+        return np.nan
+    l = int(math.floor(s))
+    if l >= i:
+        return float(row[i])
+    f = s - l
+    return float((1 - f) * row[l] + f * row[l + 1])
+
+
+def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
+          Nt: int = 256, dt0: float = 1e-4, Nc: int = 2, tol: float = 1e-10, max_sweeps: int = 500,
+          cycles: int = 64, waiting_times=(), progress=None, omega: float = 1.0) -> dict:
+    """Kim–Latz solution of the DMFT of spiked.md §2.1 (see the module docstring for the scheme).
+
+    Returns a dict: ``time``, ``overlap`` (C̄), ``mu``, ``energy`` on the planned solver time points
+    (:func:`planned_times`, NaN after an abort), ``corr``/``chi``/``response`` (time, waiting time):
+    C(t,t_w), χ(t,t_w), R(t,t_w) (linear interpolation in the second argument on the current grid;
+    R from the χ-difference over the grid interval containing t_w, NaN for t < t_w), ``residual``
+    (last Gauss–Seidel update per time point), ``sweeps``, ``status`` (``converged`` /
+    ``max_iterations`` / ``diverged``), ``max_residual``, ``t_reached``, ``cycles_done``.
+    """
+    if Nt < 8 or Nt % 2:
+        raise ValueError("Nt must be an even integer >= 8")
+    if not 1 <= Nc <= Nt // 4:
+        raise ValueError("Nc must be in [1, Nt/4]")
+    p = int(p)
+    T = float(T)
+    i2, ip = 1.0 / delta2, 1.0 / delta_p
+    tzero = T == 0.0
+    a = 0.0 if tzero else 1.0 / T
+    n1 = Nt + 1
+    names = ("C", "K", "X", "M", "N", "G", "Cv", "Mv", "Nv", "Gv", "Xv", "ChT", "KhT")
+    A = {k: np.zeros((n1, n1)) for k in names}
+    Cb = np.zeros(n1)
+    mu = np.zeros(n1)
+    en = np.zeros(n1)
+    rowres = np.zeros(n1)
+    rowsweeps = np.zeros(n1, dtype=np.int64)
+    h = float(dt0)
+    # initial rows 0..Nc: first-order short-time expansion (C = 1 − T τ, χ = τ), C̄ linear
+    q1 = i2 + ip
+    mu0 = T + overlap0 * (overlap0 * i2 + overlap0 ** (p - 1) * ip)
+    slope = -mu0 * overlap0 + overlap0 * i2 + overlap0 ** (p - 1) * ip
+    for i in range(0, Nc + 1):
+        for j in range(0, i + 1):
+            A["C"][i, j] = 1.0 - T * (i - j) * h
+            A["K"][i, j] = (i - j) * h
+            _set_fun(i, j, a, p, i2, ip, A["C"], A["K"], A["X"], A["M"], A["N"], A["G"])
+        Cb[i] = overlap0 + slope * i * h
+    for i in range(0, Nc + 1):
+        for l in range(1, i + 1):
+            for src, dst in (("C", "Cv"), ("M", "Mv"), ("N", "Nv"), ("G", "Gv"), ("X", "Xv")):
+                A[dst][i, l] = 0.5 * (A[src][i, l] + A[src][i, l - 1])
+        for j in range(0, i):
+            A["ChT"][j, i] = 0.5 * (A["C"][i, j] + A["C"][i - 1, j])
+            A["KhT"][j, i] = 0.5 * (A["K"][i, j] + A["K"][i - 1, j])
+        mu[i] = T + Cb[i] * (Cb[i] * i2 + Cb[i] ** (p - 1) * ip) + a * (q1 - A["C"][i, 0] * A["M"][i, 0])
+        en[i] = -Qfun(Cb[i], p, delta2, delta_p)
+
+    tgrid = planned_times(Nt, dt0, t_max, cycles)
+    nout = len(tgrid)
+    tw = np.asarray(sorted(float(x) for x in waiting_times), dtype=float)
+    out = {k: np.full(nout, np.nan) for k in ("overlap", "mu", "energy", "residual")}
+    out["sweeps"] = np.zeros(nout, dtype=np.int64)
+    for k in ("corr", "chi", "response"):
+        out[k] = np.full((nout, len(tw)), np.nan)
+    args = (A["C"], A["K"], A["X"], A["M"], A["N"], A["G"], A["Cv"], A["Mv"], A["Nv"], A["Gv"],
+            A["Xv"], A["ChT"], A["KhT"], Cb, mu, en, rowres, rowsweeps)
+
+    def record(k0, i0, i1, hh):
+        """Copy rows i0..i1 of the window to output positions k0..."""
+        for n, i in enumerate(range(i0, i1 + 1)):
+            k = k0 + n
+            if k >= nout:
+                return
+            out["overlap"][k] = Cb[i]
+            out["mu"][k] = mu[i]
+            out["energy"][k] = en[i]
+            out["residual"][k] = rowres[i]
+            out["sweeps"][k] = rowsweeps[i]
+            for w, t_w in enumerate(tw):
+                s = t_w / hh
+                if s <= i:
+                    out["corr"][k, w] = _interp_row(A["C"][i], i, s)
+                    out["chi"][k, w] = _interp_row(A["K"][i], i, s)
+                    l = min(int(math.floor(s)), i - 1)
+                    out["response"][k, w] = -(A["K"][i, l + 1] - A["K"][i, l]) / hh
+
+    status = "converged"
+    t0 = _time.time()
+    last = _fill_rows(Nc + 1, Nt, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, *args)
+    record(0, 0, min(last, Nt), h)
+    k_next = Nt + 1
+    cyc = 0
+    diverged = last < Nt
+    while not diverged and k_next < nout and cyc < cycles:
+        _contract(Nt, *args[:16])
+        h *= 2.0
+        cyc += 1
+        i_stop = min(Nt, Nt // 2 + (nout - k_next))
+        last = _fill_rows(Nt // 2 + 1, i_stop, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, *args)
+        record(k_next, Nt // 2 + 1, last, h)
+        k_next += last - Nt // 2
+        diverged = last < i_stop
+        if progress is not None:
+            progress(min(k_next, nout), nout, f"cycle {cyc}, t = {min(k_next, nout) and tgrid[min(k_next, nout) - 1]:.4g}"
+                     f", C̄ = {Cb[last]:.4g}, {(_time.time() - t0):.1f} s")
+    valid = np.isfinite(out["overlap"])
+    res_valid = out["residual"][valid]
+    max_res = float(np.max(res_valid)) if res_valid.size else float("nan")
+    if diverged:
+        status = "diverged"
+    elif max_res > tol:
+        status = "max_iterations"
+    out.update(time=tgrid, status=status, max_residual=max_res, cycles_done=cyc,
+               t_reached=float(tgrid[valid][-1]) if valid.any() else 0.0, waiting_times=tw,
+               rows_unconverged=int(np.sum(res_valid > tol)))
+    return out
+
+
+# ----------------------------------------------------------------------------- slow reference
+def solve_fixed_grid(p: int, delta2: float, delta_p: float, T: float, overlap0: float,
+                     t_max: float, h: float) -> dict:
+    """Slow reference: fixed step h, variables C(t,t'), R(t,t') (R(t,t⁻) = 1 used in the
+    integrals), trapezoid rule for every memory integral, Heun (explicit second-order
+    predictor–corrector) in t. Plain numpy, O((t_max/h)²) memory, O((t_max/h)³) work.
+    Returns dict(time, overlap, mu, energy, C, R)."""
+    n = int(round(t_max / h))
+    i2, ip = 1.0 / delta2, 1.0 / delta_p
+    f1 = lambda c: c * i2 + c ** (p - 1) * ip  # noqa: E731
+    f2 = lambda c: i2 + (p - 1) * c ** (p - 2) * ip  # noqa: E731
+    C = np.zeros((n + 1, n + 1))
+    R = np.zeros((n + 1, n + 1))  # lower triangle, R[i, i] = 1
+    Cb = np.zeros(n + 1)
+    mu = np.zeros(n + 1)
+    en = np.zeros(n + 1)
+    C[0, 0] = 1.0
+    R[0, 0] = 1.0
+    Cb[0] = overlap0
+
+    def trapw(k):
+        w = np.full(k + 1, h)
+        w[0] = w[-1] = 0.5 * h
+        if k == 0:
+            w[:] = 0.0
+        return w
+
+    def derivs(i, Crow, Rrow, cb):
+        """RHS at time i given row i (Crow[:i+1], Rrow[:i+1]), previous rows in C, R."""
+        w = trapw(i)
+        Mr, Nr = f1(Crow), f2(Crow)
+        mu_i = T + cb * f1(cb) + np.sum(w * Rrow * (Mr + Crow * Nr))
+        e_i = -Qfun(cb, p, delta2, delta_p) - np.sum(w * Rrow * Mr)
+        Csym = C[: i + 1, : i + 1].copy()
+        Csym[i, :] = Crow
+        Csym[:, i] = Crow
+        Rl = R[: i + 1, : i + 1].copy()
+        Rl[i, :] = Rrow
+        A = w * Rrow * Nr  # weights × R(t,s) f2(C(t,s))
+        cbs = Cb[: i + 1].copy()
+        cbs[i] = cb
+        # ∫_0^t R(t,s) f2 C(s,t') ds for all t' = t_j, j < i
+        I1 = A @ Csym
+        # ∫_0^{t_j} f1(C(t,s)) R(t_j,s) ds, trapezoid over l = 0..j
+        I2 = h * (Rl @ Mr - 0.5 * Rl[:, 0] * Mr[0] - 0.5 * np.diag(Rl) * Mr)
+        I2[0] = 0.0
+        # ∫_{t_j}^t R(t,s) f2 R(s,t_j) ds: trapezoid over l = j..i, R(l, j) = 0 for l < j
+        Rn = Rrow * Nr
+        I3 = h * (Rn @ Rl - 0.5 * Rn * np.diag(Rl) - 0.5 * Rn[i] * Rl[i, :])
+        I3[i] = 0.0
+        dC = -mu_i * Crow + f1(cb) * cbs + I1 + I2
+        dR = -mu_i * Rrow + I3
+        dCb = -mu_i * cb + f1(cb) + A @ cbs
+        return dC[:i], dR[:i], dCb, mu_i, e_i
+
+    dC, dR, dCb, mu[0], en[0] = derivs(0, C[0, :1], R[0, :1], Cb[0])
+    for i in range(n):
+        # predictor for row i+1
+        Cp = np.empty(i + 2)
+        Rp = np.empty(i + 2)
+        dCi, dRi, dCbi, _, _ = derivs(i, C[i, : i + 1], R[i, : i + 1], Cb[i])
+        # entry (i+1, i) starts from the diagonal values C(i,i)=1, R(i⁺,i)=1 with the derivative
+        # at t = t_i⁺ (RHS evaluated at j = i)
+        dCd, dRd = _diag_deriv(i, C, R, Cb, mu, h, p, i2, ip, T, dCbi)
+        Cp[: i + 1] = np.append(C[i, :i], 1.0) + h * np.append(dCi, dCd)
+        Rp[: i + 1] = np.append(R[i, :i], 1.0) + h * np.append(dRi, dRd)
+        Cp[i + 1] = 1.0
+        Rp[i + 1] = 1.0
+        cbp = Cb[i] + h * dCbi
+        # corrector
+        C[i + 1, : i + 2] = Cp
+        C[: i + 2, i + 1] = Cp
+        R[i + 1, : i + 2] = Rp
+        Cb[i + 1] = cbp
+        dC1, dR1, dCb1, _, _ = derivs(i + 1, Cp, Rp, cbp)
+        base_C = np.append(C[i, :i], 1.0)
+        base_R = np.append(R[i, :i], 1.0)
+        Cn = base_C + 0.5 * h * (np.append(dCi, dCd) + dC1)
+        Rn = base_R + 0.5 * h * (np.append(dRi, dRd) + dR1)
+        Cbn = Cb[i] + 0.5 * h * (dCbi + dCb1)
+        C[i + 1, : i + 1] = Cn
+        C[: i + 1, i + 1] = Cn
+        C[i + 1, i + 1] = 1.0
+        R[i + 1, : i + 1] = Rn
+        R[i + 1, i + 1] = 1.0
+        Cb[i + 1] = Cbn
+        _, _, _, mu[i + 1], en[i + 1] = derivs(i + 1, C[i + 1, : i + 2], R[i + 1, : i + 2], Cb[i + 1])
+    mu[0] = T + overlap0 * f1(overlap0)
+    return {"time": np.arange(n + 1) * h, "overlap": Cb, "mu": mu, "energy": en, "C": C, "R": R}
+
+
+def _diag_deriv(i, C, R, Cb, mu, h, p, i2, ip, T, dCbi):
+    """∂_t C(t, t_i) and ∂_t R(t, t_i) at t = t_i⁺ (limit of the RHS for t' → t⁻):
+    ∂_t C = −T (from C(t,t) = 1 and the μ-equation), ∂_t R = −μ(t_i) (the memory term vanishes)."""
+    f1 = lambda c: c * i2 + c ** (p - 1) * ip  # noqa: E731
+    w = np.full(i + 1, h)
+    w[0] = w[-1] = 0.5 * h
+    if i == 0:
+        w[:] = 0.0
+    Crow = C[i, : i + 1]
+    Mr = f1(Crow)
+    Nr = i2 + (p - 1) * Crow ** (p - 2) * ip
+    mu_i = T + Cb[i] * f1(Cb[i]) + np.sum(w * R[i, : i + 1] * (Mr + Crow * Nr))
+    return -T, -mu_i

@@ -1,0 +1,63 @@
+# Config validation and the sweep -> chunk bookkeeping shared by all rules.
+# Everything here is done once, at parse time, before any job starts: a bad config stops the run
+# with a message naming the key and the allowed range, and nothing in results/ is touched.
+import hashlib
+import json
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from sgsweep.analysis.registry import products_of
+from sgsweep.methods import ParameterError
+from sgsweep.sweeps import load_figures, load_sweeps
+
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as exc:
+    raise WorkflowError(f"invalid sweep config (schema workflow/schemas/config.schema.yaml):\n{exc}") from None
+try:
+    SWEEPS = load_sweeps(config)
+    FIGURES = load_figures(config, SWEEPS)
+except ParameterError as exc:
+    raise WorkflowError(f"invalid sweep config: {exc}") from None
+
+RESULTS = config.get("results", "results")
+# chunk index -> tasks, per sweep (hash buckets: a task never changes bucket when the grid grows)
+CHUNKS = {name: sweep.chunked_tasks() for name, sweep in SWEEPS.items()}
+PRODUCTS = {name: sorted(products_of(sweep.method.name)) for name, sweep in SWEEPS.items()}
+
+
+def chunk_digest(wildcards):
+    """Digest of a chunk's task list: the params rerun-trigger reruns a chunk iff its tasks change."""
+    tasks = CHUNKS[wildcards.sweep].get(int(wildcards.chunk), [])
+    text = json.dumps([t.to_json() for t in tasks], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sweep_digest(wildcards):
+    return hashlib.sha256(json.dumps(SWEEPS[wildcards.sweep].describe(), sort_keys=True).encode()).hexdigest()
+
+
+def chunk_files(wildcards):
+    return [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.json" for c in sorted(CHUNKS[wildcards.sweep])]
+
+
+def chunk_replicas(wildcards):
+    """Replica-points of a chunk: the unit the resources scale with."""
+    sweep = SWEEPS[wildcards.sweep]
+    return sum(t.stop - t.start for t in CHUNKS[wildcards.sweep].get(int(wildcards.chunk), []))
+
+
+def figure_inputs(wildcards):
+    fig = FIGURES[wildcards.name]
+    return {role: f"{RESULTS}/{sweep}/{prod}.nc" for role, (sweep, prod) in fig["inputs"].items()}
+
+
+def all_targets():
+    targets = []
+    for name in SWEEPS:
+        targets.append(f"{RESULTS}/{name}/aggregate.nc")
+        targets += [f"{RESULTS}/{name}/{prod}.nc" for prod in PRODUCTS[name]]
+    for name in FIGURES:
+        targets += [f"{RESULTS}/figures/{name}.png", f"{RESULTS}/figures/{name}.pdf"]
+    return targets
