@@ -118,4 +118,5 @@ def test_amp_state_evolution():
     # alpha_AMP of the state evolution: the published 1.13 (BKMMZ19)
     a = theory.alpha_amp()
     assert abs(a - theory.ALPHA_AMP_PUBLISHED) < 0.005
-    assert theory.state_evolution(1.2)[1] and not theory.state_evolution(1.05)[1]
+    # the closed max-ratio form agrees with the direct iteration of the state evolution
+    assert theory.state_evolution(a + 0.004)[1] and not theory.state_evolution(a - 0.004)[1]

@@ -4,7 +4,8 @@ Product ``thresholds`` of ``spiked.sim`` sweeps. For every combination of the sw
 (typically Δp and N) it counts successes over samples at each 1/Δ2 (success as defined by the
 method and recorded in ``success_definition``: final overlap above half the target m_ML (T=0) or
 m_BO (T>0)), gives Wilson one-sigma intervals, fits a logistic curve in 1/Δ2 by maximum likelihood
-and reports its midpoint 1/Δ2* with a bootstrap interval (replicas resampled, 400 times, seeded
+(with a fitted plateau A <= 1: for odd p a finite fraction of random starts ends in the
+negative-overlap minimum whatever 1/Δ2, spiked.md §5) and reports its midpoint 1/Δ2* with a bootstrap interval (replicas resampled, 400 times, seeded
 from the sweep's seed). The closed-form conjecture at the same Δp (GF for T=0, Langevin for T>0,
 spiked.md §4.4) is stored beside it for comparison.
 """
@@ -18,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ..spiked import theory
-from .binomial import ONE_SIGMA, bootstrap_threshold, fit_threshold, wilson_interval
+from .binomial import ONE_SIGMA, bootstrap_threshold, fit_curve, wilson_interval
 from .registry import product
 
 
@@ -51,6 +52,7 @@ def sim_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
     thr_lo = np.full(shape, np.nan)
     thr_hi = np.full(shape, np.nan)
     width = np.full(shape, np.nan)
+    plateau = np.full(shape, np.nan)
     closed = np.full(shape, np.nan)
     fit_status = np.empty(shape, dtype=object)
     rng = np.random.default_rng(np.random.SeedSequence([int(sweep.get("seed", 0)), 0x7468726573]))  # "thres"
@@ -58,11 +60,11 @@ def sim_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
         sel = {a: i for a, i in zip(others, idx)}
         k = counts.isel(sel).transpose(xaxis).values
         nn = n.isel(sel).transpose(xaxis).values
-        x0, w, st = fit_threshold(x, k, nn)
+        x0, w, a, st = fit_curve(x, k, nn, free_plateau=True)
         fit_status[idx] = st
         if st == "ok":
-            thr[idx], width[idx] = x0, w
-            thr_lo[idx], thr_hi[idx] = bootstrap_threshold(x, k, nn, rng)
+            thr[idx], width[idx], plateau[idx] = x0, w, a
+            thr_lo[idx], thr_hi[idx] = bootstrap_threshold(x, k, nn, rng, free_plateau=True)
         csel = {a: agg[a].values[i] for a, i in zip(others, idx)}
         p = int(_value(agg, "p", csel))
         dp = _value(agg, "delta_p", csel)
@@ -90,6 +92,7 @@ def sim_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
             "inv_delta2_threshold_low": (tuple(others), thr_lo, {"units": "1", "long_name": "bootstrap lower bound of the threshold"}),
             "inv_delta2_threshold_high": (tuple(others), thr_hi, {"units": "1", "long_name": "bootstrap upper bound of the threshold"}),
             "transition_width": (tuple(others), width, {"units": "1", "long_name": "logistic width w of the success curve in 1/Δ2"}),
+            "success_plateau": (tuple(others), plateau, {"units": "1", "long_name": "fitted large-1/Δ2 success probability A"}),
             "inv_delta2_closed_form": (tuple(others), closed, {"units": "1", "long_name": "closed-form conjecture (GF for T=0, Langevin for T>0; spiked.md §4.4)"}),
             "fit_status": (tuple(others), fit_status, {"long_name": "ok, no_success, all_success or failed"}),
         },
@@ -98,7 +101,11 @@ def sim_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
     ds.attrs = {
         "title": f"success probability and thresholds of sweep {sweep['name']}",
         "success_definition": agg.attrs.get("success_definition", "see spiked.sim"),
-        "threshold_definition": "midpoint x0 of the maximum-likelihood logistic fit P(x)=1/(1+exp(-(x-x0)/w)), x = 1/Δ2, to the binomial counts",
+        "threshold_definition": (
+            "midpoint x0 of the maximum-likelihood logistic fit P(x) = A/(1+exp(-(x-x0)/w)), x = 1/Δ2, to the "
+            "binomial counts; the plateau A <= 1 is fitted because for odd p a fraction of random starts "
+            "(even conditioned on C̄(0) > 0) ends in a negative-overlap minimum at any signal strength"
+        ),
         "interval_level": ONE_SIGMA,
         "interval_method": "success: Wilson score; threshold: percentile bootstrap, 400 binomial resamples of each point's samples",
         "sweep": json.dumps(sweep, sort_keys=True),

@@ -20,7 +20,7 @@ from .registry import product
 
 #: number of points of the dense Δp grid (log-spaced) and its extension around the sweep's values
 N_GRID = 49
-SPAN = (0.5, 2.0)
+SPAN = (0.25, 4.0)
 
 
 def delta_p_grid(values, n: int = N_GRID, span=SPAN) -> np.ndarray:
@@ -31,15 +31,31 @@ def delta_p_grid(values, n: int = N_GRID, span=SPAN) -> np.ndarray:
     return np.unique(np.concatenate([g, v]))
 
 
+#: Δp where a line jumps (p = 4): Bayes-AMP critical point 8/27, end of the T=1 Langevin root 4/9
+BREAKPOINTS = {4: (8.0 / 27.0, 4.0 / 9.0)}
+
+
+def with_breakpoints(dps: np.ndarray, ps) -> np.ndarray:
+    """Add points just below/above the jumps of the lines (so a plot shows a vertical step)."""
+    extra = [b * f for p in ps for b in BREAKPOINTS.get(p, ()) for f in (1 - 1e-6, 1 + 1e-6)
+             if dps.min() < b < dps.max()]
+    return np.unique(np.concatenate([dps, extra])) if extra else dps
+
+
 def lines_on_grid(p: int, dps: np.ndarray, T: float) -> dict:
     """Every line at (p, T) on the Δp grid ``dps`` (numpy arrays)."""
+    out = {k: v for k, v in lines_T_independent(p, dps).items()}
+    out["inv_delta2_langevin"] = theory.inv_delta2_langevin(p, dps, T)
+    return out
+
+
+def lines_T_independent(p: int, dps: np.ndarray) -> dict:
     return {
         "inv_delta2_it": theory.inv_delta2_it(p, dps),
         "inv_delta2_spinodal": theory.inv_delta2_spinodal(p, dps),
         "inv_delta2_amp": theory.inv_delta2_amp(p, dps),
         "inv_delta2_ml_amp": theory.inv_delta2_ml_amp(dps),
         "inv_delta2_gf": theory.inv_delta2_gf(p, dps),
-        "inv_delta2_langevin": theory.inv_delta2_langevin(p, dps, T),
         "inv_delta2_triv": kacrice.inv_delta2_triv(p, dps),
         "inv_delta2_triv_allm": kacrice.inv_delta2_triv_allm(p, dps, rtol=1e-7),
     }
@@ -54,26 +70,33 @@ def _values(agg: xr.Dataset, name: str, default=None) -> np.ndarray:
 
 
 def theory_lines(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
-    """The ``theory`` product (module docstring)."""
+    """The ``theory`` product (module docstring). ``inv_delta2_langevin`` has a ``T`` dimension
+    holding the sweep's temperatures and always T = 1 (the Bayes-optimal Langevin line); the other
+    lines do not depend on T. A ``p`` dimension appears only if the sweep has several p."""
     dps = delta_p_grid(_values(agg, "delta_p"))
     ps = [int(v) for v in _values(agg, "p", 3)]
-    Ts = [float(v) for v in _values(agg, "T", 1.0)]
-    arrays = {k: np.empty((len(ps), len(Ts), len(dps))) for k in LINES}
+    dps = with_breakpoints(dps, ps)
+    Ts = sorted({float(v) for v in _values(agg, "T", 1.0)} | {1.0})
+    names = [k for k in LINES if k != "inv_delta2_langevin"]
+    arrays = {k: np.empty((len(ps), len(dps))) for k in names}
+    lang = np.empty((len(ps), len(Ts), len(dps)))
     for i, p in enumerate(ps):
+        vals = lines_T_independent(p, dps)
+        for k in names:
+            arrays[k][i] = vals[k]
         for j, T in enumerate(Ts):
-            vals = lines_on_grid(p, dps, T)
-            for k in LINES:
-                arrays[k][i, j] = vals[k]
-    dims = ("p", "T", "delta_p")
-    data = {k: (dims, arrays[k], {"units": "1", "long_name": LINES[k][0], "reference": LINES[k][1]})
-            for k in LINES}
+            lang[i, j] = theory.inv_delta2_langevin(p, dps, T)
+    data = {k: (("p", "delta_p"), arrays[k], {"units": "1", "long_name": LINES[k][0], "reference": LINES[k][1]})
+            for k in names}
+    data["inv_delta2_langevin"] = (("p", "T", "delta_p"), lang, {
+        "units": "1", "long_name": LINES["inv_delta2_langevin"][0], "reference": LINES["inv_delta2_langevin"][1]})
     ds = xr.Dataset(data, coords={
         "p": ("p", np.array(ps), {"units": "1", "long_name": "tensor order p"}),
         "T": ("T", np.array(Ts), {"units": "1", "long_name": "temperature T of the Langevin line"}),
         "delta_p": ("delta_p", dps, {"units": "1", "long_name": "tensor noise variance Δp"}),
     })
-    squeeze = [d for d in ("p", "T") if ds.sizes[d] == 1]
-    ds = ds.squeeze(squeeze)
+    if ds.sizes["p"] == 1:
+        ds = ds.squeeze("p")
     ds.attrs = {
         "title": f"closed-form lines of the spiked (2+p) model for sweep {sweep.get('name', '?')}",
         "reference": "spiked.md §4; sgsweep.spiked.theory, sgsweep.spiked.kacrice",

@@ -38,20 +38,13 @@ def _sel_p(ds: xr.Dataset | None, p: int) -> xr.Dataset | None:
     return ds
 
 
-def _sel_T(ds: xr.Dataset) -> tuple[xr.Dataset, float]:
-    if "T" in ds.dims:
-        ds = ds.isel(T=0)
-    T = float(ds["T"].values) if "T" in ds.coords else 1.0
-    return ds, T
-
-
 def _draw(ax, th: xr.Dataset, sim, dmft, p: int, options: dict) -> None:
-    th, T = _sel_T(th)
     dp = th["delta_p"].values
     it = th["inv_delta2_it"].values
     am = th["inv_delta2_amp"].values
-    tops = [th[k].values for k in LINE_STYLES if k in th]
-    ymax = float(options.get("ymax", 1.1 * np.nanmax(np.concatenate(tops))))
+    top_keys = ("inv_delta2_gf", "inv_delta2_triv")
+    tops = [np.ravel(th[k].values) for k in top_keys if k in th] + [np.ravel(am)]
+    ymax = float(options.get("ymax", 1.08 * np.nanmax(np.concatenate(tops))))
     ax.fill_between(dp, 0, it, color=REGION_COLORS["impossible"], lw=0, label="impossible (below IT, §4.1)")
     ax.fill_between(dp, it, am, color=REGION_COLORS["hard"], lw=0, label="hard for AMP (IT < 1/Δ2 < AMP)")
     ax.fill_between(dp, am, ymax, color=REGION_COLORS["easy"], lw=0, label="easy for Bayes AMP")
@@ -62,8 +55,15 @@ def _draw(ax, th: xr.Dataset, sim, dmft, p: int, options: dict) -> None:
             continue
         if k == "inv_delta2_triv_allm" and np.allclose(th[k].values, th["inv_delta2_triv"].values, rtol=1e-6):
             continue
-        st = dict(st)
-        st["label"] = st["label"].format(T=T)
+        if k == "inv_delta2_langevin":
+            da = th[k]
+            Ts = [float(t) for t in np.atleast_1d(da["T"].values)] if "T" in da.dims else [float(da["T"])]
+            for T in Ts:
+                if T == 0:  # identical to the GF line
+                    continue
+                y = da.sel(T=T).values if "T" in da.dims else da.values
+                ax.plot(dp, y, **{**st, "label": st["label"].format(T=T)})
+            continue
         ax.plot(dp, th[k].values, **st)
     if sim is not None and "inv_delta2_threshold" in sim:
         Ns = sim["N"].values if "N" in sim.dims else [None]
@@ -83,6 +83,11 @@ def _draw(ax, th: xr.Dataset, sim, dmft, p: int, options: dict) -> None:
                     yerr=None if e is None else np.atleast_1d(e), fmt="s", ms=5, capsize=2,
                     color="#ff6d01", mec="k", mew=0.5, label="DMFT threshold (extrapolated)")
     ax.set_xscale(options.get("xscale", "log"))
+    if options.get("xscale", "log") == "log":
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(dp.min(), dp.max())
     ax.set_ylim(0, ymax)
     ax.set_xlabel("tensor noise variance Δp (dimensionless)")

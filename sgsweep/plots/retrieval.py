@@ -15,8 +15,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from scipy.special import expit  # noqa: E402
 
 from sgsweep.plots.registry import figure  # noqa: E402
 
@@ -98,7 +100,7 @@ def success_figure(inputs: dict, options: dict, out_stem: str) -> list[str]:
             w = _scalar(tds, "width", key)
             if ah is not None and w is not None and np.isfinite(ah) and np.isfinite(w):
                 xs = np.geomspace(a.min(), a.max(), 200)
-                ax.plot(xs, 1.0 / (1.0 + np.exp(-(np.log(xs) - np.log(ah)) / w)), "-", color=col, lw=1.2)
+                ax.plot(xs, expit((np.log(xs) - np.log(ah)) / w), "-", color=col, lw=1.2)
     src = thr[0] if thr else None
     for name in theory:
         val = _scalar(src, name, {}) if src is not None else None
@@ -116,12 +118,18 @@ def success_figure(inputs: dict, options: dict, out_stem: str) -> list[str]:
     ax.set_xscale(options.get("xscale", "log"))
     if ax.get_xscale() == "log":
         ax.set_xlim(amin / 1.15, amax * 1.15)
+        ticks = [t for t in (1, 1.5, 2, 3, 4, 5, 6, 8, 10, 14, 20, 30) if amin / 1.15 <= t <= amax * 1.15]
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_ylim(-0.04, 1.04)
     ax.set_xlabel(r"sample ratio $\alpha = n/d$")
     ax.set_ylabel(r"success probability (final overlap $\geq$ %g)" % options.get("success_overlap", 0.9))
     ax.set_title(options.get("title", "Gradient flow in phase retrieval"))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc=options.get("legend_loc", "best"))
+    ax.plot([], [], "-", color="gray", label="logistic fit (lines)")
+    ax.legend(fontsize=7, loc=options.get("legend_loc", "best"),
+              title="points: Clopper-Pearson 1σ bars", title_fontsize=7)
     return _save(fig, out_stem)
 
 
@@ -183,7 +191,8 @@ def crossing_figure(inputs: dict, options: dict, out_stem: str) -> list[str]:
         ax.axhline(gd, ls="--", color="tab:red", lw=1, label=rf"$\alpha_{{\rm GD}}^{{\rm 1RSB}}\approx{gd:g}$ ($d\to\infty$)")
     if options.get("show_overparam", any(m > 1 for _, m, _, _ in rec)):
         ax.axhline(2.0, ls="--", color="tab:green", lw=1, label=r"$\alpha=2$ ($m\geq d$)")
-    ax.set_xlim(left=0)
+    dmin = min((r[0] for r in rec), default=8)
+    ax.set_xlim(0, 1.15 / np.log(dmin))
     ax.set_xlabel(r"$1/\ln d$")
     ax.set_ylabel(r"$\alpha_{1/2}$ (success probability $=\frac{1}{2}$)")
     ax.set_title("Finite-size trend of the crossing point")

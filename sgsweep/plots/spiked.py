@@ -15,6 +15,9 @@ def _x_axis(sweep: dict) -> str:
     return next(a for a in sweep["axes"] if sweep["axis_params"][a] == "delta2")
 
 
+_LABELS = {"delta_p": "Δp", "delta2": "Δ2", "inv_delta2": "1/Δ2", "T": "T", "N": "N"}
+
+
 def _fmt(v) -> str:
     return f"{float(v):g}"
 
@@ -45,17 +48,24 @@ def trajectories(inputs: dict, options: dict, out_stem: str) -> list[str]:
             se = (ov.std("sample") / np.sqrt(ov.sizes["sample"])).values[mask]
             lo = ov.quantile(0.16, "sample").values[mask]
             hi = ov.quantile(0.84, "sample").values[mask]
-            ax.fill_between(t[mask], lo, hi, color=c, alpha=0.15, lw=0)
+            ax.fill_between(t[mask], lo, hi, color=c, alpha=0.07, lw=0)
             ax.errorbar(t[mask], mean, yerr=se, fmt="o", ms=2.5, lw=0.8, color=c, label=f"1/Δ2 = {inv[i]:.3g}")
-            thr = d["success_threshold"].isel({xaxis: i}) if "success_threshold" in d else None
-            if thr is not None and np.ndim(thr) == 0:
-                ax.axhline(2 * float(thr), color=c, ls="--", lw=0.8)
+            if "target_overlap" in d:
+                target = float(d["target_overlap"].isel({xaxis: i}))
+                if target > 0:
+                    ax.axhline(target, color=c, ls="--", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("time t (physical units of dx/dt = −μx − ∇H)")
-        title = f"{panel_axis} = {_fmt(pv)}" if panel_axis else ""
-        ax.set_title(f"{title}  N = {int(ds.N) if 'N' in ds.coords and ds.N.ndim == 0 else ''}, p = {int(agg.p)}, T = {_fmt(agg.T)}")
+        parts = [f"{_LABELS.get(panel_axis, panel_axis)} = {_fmt(pv)}"] if panel_axis else []
+        if "N" in ds.coords and ds.N.ndim == 0:
+            parts.append(f"N = {int(ds.N)}")
+        parts += [f"p = {int(agg.p)}", f"T = {_fmt(agg.T)}"]
+        ax.set_title(", ".join(parts))
     axs[0].set_ylabel("overlap C̄(t) = x·x*/N")
-    axs[-1].legend(title="simulation mean ± s.e.\n(band: 16–84 % of samples;\ndashed: target m_ML/m_BO)", loc="best")
+    axs[-1].legend(
+        title="simulation mean ± s.e.\nband: 16–84 % of samples\ndashed: target m_ML (T=0) / m_BO",
+        loc="upper left", bbox_to_anchor=(1.02, 1.0),
+    )
     return save(fig, out_stem)
 
 
@@ -79,9 +89,9 @@ def success(inputs: dict, options: dict, out_stem: str) -> list[str]:
             p = e["success_probability"].values
             err = np.vstack([p - e["success_low"].values, e["success_high"].values - p])
             ax.errorbar(x, p, yerr=err, fmt="o", ms=4, color=c, capsize=2, label=f"N = {N}" if N is not None else "simulation")
-            x0, w = float(e["inv_delta2_threshold"]), float(e["transition_width"])
+            x0, w, a = float(e["inv_delta2_threshold"]), float(e["transition_width"]), float(e["success_plateau"])
             if np.isfinite(x0):
-                ax.plot(xf, 1 / (1 + np.exp(-(xf - x0) / w)), color=c, lw=1)
+                ax.plot(xf, a / (1 + np.exp(-(xf - x0) / w)), color=c, lw=1)
                 ax.axvspan(float(e["inv_delta2_threshold_low"]), float(e["inv_delta2_threshold_high"]), color=c, alpha=0.12)
         cf = float(np.atleast_1d(d["inv_delta2_closed_form"].values).ravel()[0])
         ax.axvline(cf, color="k", ls="--", lw=1, label="closed-form conjecture")
@@ -89,5 +99,5 @@ def success(inputs: dict, options: dict, out_stem: str) -> list[str]:
         ax.set_title(f"Δp = {_fmt(pv)}, p = {int(th.p)}, T = {_fmt(th.T)}" if panel_axis else "")
         ax.set_ylim(-0.05, 1.05)
     axs[0].set_ylabel("success probability")
-    axs[-1].legend(loc="lower right", title="points: simulations\nlines: logistic fit")
+    axs[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title="points: simulations (Wilson 1σ)\nlines: logistic fit\nshaded: threshold 1σ (bootstrap)")
     return save(fig, out_stem)

@@ -67,7 +67,11 @@ def compute(params: dict, ctx: PointContext) -> xr.Dataset:
     threads = max(1, min(threads, int(ctx.memory_mb // max(per_run_mb, 1e-9))))
     old_threads = numba.get_num_threads()
     numba.set_num_threads(threads)
-    chunk = 2 * threads
+    # runs differ a lot in cost (converged early vs run to t_max): dynamic scheduling, one run at a
+    # time per thread (numba's parallel chunk size); a run's bits do not depend on it
+    old_chunksize = numba.get_parallel_chunksize()
+    numba.set_parallel_chunksize(1)
+    chunk = 8 * threads
     parts = []
     try:
         for s in range(0, R, chunk):
@@ -77,6 +81,7 @@ def compute(params: dict, ctx: PointContext) -> xr.Dataset:
             ctx.progress(min(s + chunk, R), R, "runs")
     finally:
         numba.set_num_threads(old_threads)
+        numba.set_parallel_chunksize(old_chunksize)
 
     def cat(key):
         return np.concatenate([p[key] for p in parts]) if parts else np.empty(0)

@@ -137,8 +137,96 @@ def _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv):
 
 
 @njit(cache=True)
-def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega,
-               C, K, X, M, N, G, Cv, Mv, Nv, Gv, Xv, ChT, KhT, Cb, mu, en, rowres, rowsweeps):
+def _pack(i, nj, C, K, Cb, u):
+    """Row unknowns -> vector u = (C(i,0..nj-1), χ(i,0..nj-1), C̄_i)."""
+    for j in range(nj):
+        u[j] = C[i, j]
+        u[nj + j] = K[i, j]
+    u[2 * nj] = Cb[i]
+
+
+@njit(cache=True)
+def _unpack(i, nj, a, p, i2, ip, u, C, K, X, M, N, G, Cb):
+    for j in range(nj):
+        c = u[j]
+        if c > 1.0:
+            c = 1.0
+        elif c < -1.0:
+            c = -1.0
+        C[i, j] = c
+        K[i, j] = u[nj + j]
+        _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
+    Cb[i] = u[2 * nj]
+
+
+@njit(cache=True)
+def _anderson(n, mk, k, Fh, Gh, gam, mat, rhs, unew):
+    """Anderson mixing (type II, Walker & Ni 2011) with the last mk differences.
+
+    Histories are stored cyclically in rows of Fh (residuals f = g(u) − u) and Gh (g(u)); the
+    newest is row k % (mk+1). Writes u_next = g_k − Σ γ_j (g_{j+1} − g_j) into unew, with γ the
+    least-squares solution of min ‖f_k − Σ γ_j (f_{j+1} − f_j)‖ (normal equations, Tikhonov 1e-12)."""
+    mm = mk
+    cur = k % (mm + 1)
+    # differences relative to consecutive entries
+    for a1 in range(mm):
+        r1 = (k - mm + a1) % (mm + 1)
+        r1n = (k - mm + a1 + 1) % (mm + 1)
+        for b1 in range(a1, mm):
+            r2 = (k - mm + b1) % (mm + 1)
+            r2n = (k - mm + b1 + 1) % (mm + 1)
+            s = 0.0
+            for q in range(n):
+                s += (Fh[r1n, q] - Fh[r1, q]) * (Fh[r2n, q] - Fh[r2, q])
+            mat[a1, b1] = s
+            mat[b1, a1] = s
+        s = 0.0
+        for q in range(n):
+            s += (Fh[r1n, q] - Fh[r1, q]) * Fh[cur, q]
+        rhs[a1] = s
+    tr = 0.0
+    for a1 in range(mm):
+        tr += mat[a1, a1]
+    for a1 in range(mm):
+        mat[a1, a1] += 1e-12 * tr + 1e-300
+    # Gaussian elimination with partial pivoting (mm <= 8)
+    for c in range(mm):
+        piv = c
+        for r in range(c + 1, mm):
+            if abs(mat[r, c]) > abs(mat[piv, c]):
+                piv = r
+        if piv != c:
+            for q in range(mm):
+                tmp = mat[c, q]
+                mat[c, q] = mat[piv, q]
+                mat[piv, q] = tmp
+            tmp = rhs[c]
+            rhs[c] = rhs[piv]
+            rhs[piv] = tmp
+        for r in range(c + 1, mm):
+            fac = mat[r, c] / mat[c, c]
+            for q in range(c, mm):
+                mat[r, q] -= fac * mat[c, q]
+            rhs[r] -= fac * rhs[c]
+    for c in range(mm - 1, -1, -1):
+        s = rhs[c]
+        for q in range(c + 1, mm):
+            s -= mat[c, q] * gam[q]
+        gam[c] = s / mat[c, c]
+    for q in range(n):
+        unew[q] = Gh[cur, q]
+    for a1 in range(mm):
+        r1 = (k - mm + a1) % (mm + 1)
+        r1n = (k - mm + a1 + 1) % (mm + 1)
+        g = gam[a1]
+        for q in range(n):
+            unew[q] -= g * (Gh[r1n, q] - Gh[r1, q])
+
+
+@njit(cache=True)
+def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe,
+               C, K, X, M, N, G, Cv, Mv, Nv, Gv, Xv, ChT, KhT, Cb, mu, en, rowres, rowsweeps,
+               u0, Fh, Gh, gam, mat, rhs):
     """Compute rows i_start..i_end (inclusive) of the window with step h.
 
     Returns the index of the last row computed (< i_end if the solution left [−1, 1] or became
@@ -150,19 +238,22 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
         C[i, i] = 1.0
         K[i, i] = 0.0
         _set_fun(i, i, a, p, i2, ip, C, K, X, M, N, G)
+        # e1 = 1 (copy) or 2 (linear extrapolation along the diagonal, e2 = e1 - 1)
+        e2 = extrap
+        e1 = 1.0 + extrap
         for j in range(i - Nc, i):
-            C[i, j] = C[i - 1, j - 1]
-            K[i, j] = K[i - 1, j - 1]
+            C[i, j] = e1 * C[i - 1, j - 1] - e2 * C[i - 2, j - 2]
+            K[i, j] = e1 * K[i - 1, j - 1] - e2 * K[i - 2, j - 2]
             _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
         for l in range(i - Nc + 1, i + 1):
-            Cv[i, l] = Cv[i - 1, l - 1]
-            Mv[i, l] = Mv[i - 1, l - 1]
-            Nv[i, l] = Nv[i - 1, l - 1]
-            Gv[i, l] = Gv[i - 1, l - 1]
-            Xv[i, l] = Xv[i - 1, l - 1]
+            Cv[i, l] = e1 * Cv[i - 1, l - 1] - e2 * Cv[i - 2, l - 2]
+            Mv[i, l] = e1 * Mv[i - 1, l - 1] - e2 * Mv[i - 2, l - 2]
+            Nv[i, l] = e1 * Nv[i - 1, l - 1] - e2 * Nv[i - 2, l - 2]
+            Gv[i, l] = e1 * Gv[i - 1, l - 1] - e2 * Gv[i - 2, l - 2]
+            Xv[i, l] = e1 * Xv[i - 1, l - 1] - e2 * Xv[i - 2, l - 2]
         for j in range(i - Nc, i):
-            ChT[j, i] = ChT[j - 1, i - 1]
-            KhT[j, i] = KhT[j - 1, i - 1]
+            ChT[j, i] = e1 * ChT[j - 1, i - 1] - e2 * ChT[j - 2, i - 2]
+            KhT[j, i] = e1 * KhT[j - 1, i - 1] - e2 * KhT[j - 2, i - 2]
         # (2) first guess: linear extrapolation in t at fixed t'
         for j in range(0, i - Nc):
             c = 2.0 * C[i - 1, j] - C[i - 2, j]
@@ -179,9 +270,12 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
         # (3) Gauss–Seidel sweeps
         sweeps = 0
         res = 1.0
+        nj = i - Nc
+        nu = 2 * nj + 1
         while sweeps < max_sweeps:
             sweeps += 1
             res = 0.0
+            _pack(i, nj, C, K, Cb, u0)
             fcb = _f1(Cb[i], p, i2, ip)
             for j in range(i - Nc - 1, -1, -1):
                 m = (i + j) // 2
@@ -233,9 +327,15 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                     coef = -mu_i + (X[i, i] - Xv[i, i]) * N[i, i]
                 else:
                     coef = -mu_i + a * (M[i, i] - Mv[i, i]) + 0.5 * (X[i, i] - X[i, i - 1]) * Nv[i, i]
-                D = 1.5 / h - coef
-                dCv = (FC - (1.5 * C[i, j] - 2.0 * C[i - 1, j] + 0.5 * C[i - 2, j]) / h) / (D - a * N[i, j])
-                dKv = (FK - (1.5 * K[i, j] - 2.0 * K[i - 1, j] + 0.5 * K[i - 2, j]) / h) / D
+                if j >= i - nbe:
+                    # backward Euler next to the diagonal (C(t, t_j) not smooth over [t_{i-2}, t_i])
+                    D = 1.0 / h - coef
+                    dCv = (FC - (C[i, j] - C[i - 1, j]) / h) / (D - a * N[i, j])
+                    dKv = (FK - (K[i, j] - K[i - 1, j]) / h) / D
+                else:
+                    D = 1.5 / h - coef
+                    dCv = (FC - (1.5 * C[i, j] - 2.0 * C[i - 1, j] + 0.5 * C[i - 2, j]) / h) / (D - a * N[i, j])
+                    dKv = (FK - (1.5 * K[i, j] - 2.0 * K[i - 1, j] + 0.5 * K[i - 2, j]) / h) / D
                 dCv *= omega
                 dKv *= omega
                 mu_old = _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv)
@@ -267,6 +367,8 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
             else:
                 coef = (-mu_i + _f2(cb, p, i2, ip) + a * (M[i, i] - Mv[i, i])
                         + 0.5 * (X[i, i] - X[i, i - 1]) * Nv[i, i])
+            # μ(t_i) depends on C̄(t_i) through C̄ f1(C̄): ∂μ/∂C̄ = f1 + C̄ f2
+            coef -= cb * (_f1(cb, p, i2, ip) + cb * _f2(cb, p, i2, ip))
             D = 1.5 / h - coef
             if D < 0.5 / h:
                 D = 0.5 / h
@@ -281,6 +383,19 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                 break
             if res < tol:
                 break
+            if mhist > 0:
+                # Anderson acceleration of the sweep map u -> g(u)
+                kk = sweeps - 1
+                cur = kk % (mhist + 1)
+                _pack(i, nj, C, K, Cb, Gh[cur])
+                for q in range(nu):
+                    Fh[cur, q] = Gh[cur, q] - u0[q]
+                mk = kk if kk < mhist else mhist
+                if mk > 0:
+                    _anderson(nu, mk, kk, Fh, Gh, gam, mat, rhs, u0)
+                    _unpack(i, nj, a, p, i2, ip, u0, C, K, X, M, N, G, Cb)
+                    _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT)
+                    mu_i, e_i = _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb)
         mu[i] = mu_i
         en[i] = e_i
         rowres[i] = res
@@ -352,8 +467,10 @@ def _interp_row(row: np.ndarray, i: int, s: float) -> float:
 
 
 def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
-          Nt: int = 256, dt0: float = 1e-4, Nc: int = 2, tol: float = 1e-10, max_sweeps: int = 500,
-          cycles: int = 64, waiting_times=(), progress=None, omega: float = 1.0) -> dict:
+          Nt: int = 256, dt0: float = 2.0 ** -10, Nc: int = 1, tol: float = 1e-10, max_sweeps: int = 500,
+          cycles: int = 64, waiting_times=(), progress=None, omega: float = 1.0,
+          extrap: float = 1.0, anderson: int = 5, nbe: int = 0,
+          _return_state: bool = False) -> dict:
     """Kim–Latz solution of the DMFT of spiked.md §2.1 (see the module docstring for the scheme).
 
     Returns a dict: ``time``, ``overlap`` (C̄), ``mu``, ``energy`` on the planned solver time points
@@ -380,18 +497,21 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
     en = np.zeros(n1)
     rowres = np.zeros(n1)
     rowsweeps = np.zeros(n1, dtype=np.int64)
+    mhist = int(anderson)
+    work = (np.zeros(2 * n1 + 1), np.zeros((mhist + 1, 2 * n1 + 1)), np.zeros((mhist + 1, 2 * n1 + 1)),
+            np.zeros(max(mhist, 1)), np.zeros((max(mhist, 1), max(mhist, 1))), np.zeros(max(mhist, 1)))
     h = float(dt0)
-    # initial rows 0..Nc: first-order short-time expansion (C = 1 − T τ, χ = τ), C̄ linear
+    # initial rows 0..Nc+1: first-order short-time expansion (C = 1 − T τ, χ = τ), C̄ linear
     q1 = i2 + ip
     mu0 = T + overlap0 * (overlap0 * i2 + overlap0 ** (p - 1) * ip)
     slope = -mu0 * overlap0 + overlap0 * i2 + overlap0 ** (p - 1) * ip
-    for i in range(0, Nc + 1):
+    for i in range(0, Nc + 2):
         for j in range(0, i + 1):
             A["C"][i, j] = 1.0 - T * (i - j) * h
             A["K"][i, j] = (i - j) * h
             _set_fun(i, j, a, p, i2, ip, A["C"], A["K"], A["X"], A["M"], A["N"], A["G"])
         Cb[i] = overlap0 + slope * i * h
-    for i in range(0, Nc + 1):
+    for i in range(0, Nc + 2):
         for l in range(1, i + 1):
             for src, dst in (("C", "Cv"), ("M", "Mv"), ("N", "Nv"), ("G", "Gv"), ("X", "Xv")):
                 A[dst][i, l] = 0.5 * (A[src][i, l] + A[src][i, l - 1])
@@ -432,7 +552,7 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
 
     status = "converged"
     t0 = _time.time()
-    last = _fill_rows(Nc + 1, Nt, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, *args)
+    last = _fill_rows(Nc + 2, Nt, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe, *args, *work)
     record(0, 0, min(last, Nt), h)
     k_next = Nt + 1
     cyc = 0
@@ -442,7 +562,7 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
         h *= 2.0
         cyc += 1
         i_stop = min(Nt, Nt // 2 + (nout - k_next))
-        last = _fill_rows(Nt // 2 + 1, i_stop, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, *args)
+        last = _fill_rows(Nt // 2 + 1, i_stop, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe, *args, *work)
         record(k_next, Nt // 2 + 1, last, h)
         k_next += last - Nt // 2
         diverged = last < i_stop
@@ -459,6 +579,8 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
     out.update(time=tgrid, status=status, max_residual=max_res, cycles_done=cyc,
                t_reached=float(tgrid[valid][-1]) if valid.any() else 0.0, waiting_times=tw,
                rows_unconverged=int(np.sum(res_valid > tol)))
+    if _return_state:
+        out["_state"] = (args, h)
     return out
 
 

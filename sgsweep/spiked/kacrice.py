@@ -38,8 +38,8 @@ by bisection on ∂_tΣ. Checks (tests): the pure p-spin limit (1/Δ2 = 0, m = 0
 the ABC complexity to round-off (total ½log(p−1), minima at E_∞: 1 + ½log(p−1) − 2(p−1)/p, ground
 state E_0); Σ_min(m_ML) = 0 at the ML-AMP fixed point (the global minimum is a single point).
 
-Trivialisation at m = 0 (``inv_delta2_triv``). At m = 0, Σ(0, t) = ½log r' − t²Q''(1)/(Q'(1)+Q''(1))/2
-+ Φ(t) − L(θ0, t), θ0 = (1/Δ2)/√Q''(1). Below the GF line (θ0 ≤ 1 ⇔ 1/Δ2² ≤ 1/Δ2 + (p−1)/Δp) L = 0,
+Trivialisation at m = 0 (``inv_delta2_triv``). At m = 0, Σ(0, t) = ½log r − t²Q''(1)/(2(Q'(1)+Q''(1)))
++ Φ(t) − L(θ0, t), r = Q''(1)/Q'(1), θ0 = (1/Δ2)/√Q''(1). Below the GF line (θ0 ≤ 1 ⇔ 1/Δ2² ≤ 1/Δ2 + (p−1)/Δp) L = 0,
 the maximum is at t = 2 (∂_tΣ(2) = (Q'−Q'')/(Q'+Q'') < 0) and Σ_min(0) = ½log r + (1 − r)/(1 + r),
 r = Q''(1)/Q'(1) > 1, which is > 0 (vanishes only at r = 1): spurious marginal minima always exist
 below the GF line. Above it (θ0 > 1) the outlier cost L lowers Σ_min(0), which reaches 0 at
@@ -51,8 +51,8 @@ any overlap m ∈ (−1, 1). The isolated minima at the stable roots of the ML-A
 equation (m_ML, and for odd p also a negative root m_−, which a random start reaches about half of
 the time, spiked.md §5) have Σ_min = 0 (single points: sub-exponential) and do not count; the line
 is the smallest 1/Δ2 with Σ_min(m) ≤ 0 for every m (see :func:`inv_delta2_triv_allm` for the
-variant that also leaves out a neighbourhood of the ML roots). For even p the scan over m finds the last spurious minima at
-m = 0, so triv_allm = triv; for odd p the tensor term breaks m → −m and minima at small negative m
+variant that also leaves out a neighbourhood of the ML roots). For even p the scan over m finds
+the last spurious minima at m = 0 (checked p = 4, 6, Δp = 0.05 … 50), so triv_allm = triv; for odd p the tensor term breaks m → −m and minima at small negative m
 (≈ −0.03 … −0.09) outlive those at m = 0 (p = 3, Δp = 1: 2.5653 vs 2.46275; spiked.md §4.3), and
 a window of marginal minima (t = 2) around the negative ML root m_− outlives both (up to 2.61347 at
 p = 3, Δp = 1, with Σ_min ≤ 1e-8 for 1/Δ2 > 2.6 there; it closes where the ML point m_− stops being
@@ -199,6 +199,9 @@ def inv_delta2_triv(p, delta_p):
     p=4, Δp=1 → 3.12559."""
     def one(dp):
         lo = float(th.inv_delta2_gf(p, dp))  # Σ_min(0) > 0 there (r > 1)
+        if _sigma_min0(lo, p, dp) <= 0.0:
+            # Σ_min(0) at the GF line is ~(r−1)³/12, below round-off for Δp ≳ 1e5: the lines merge
+            return lo
         hi = 2.0 * lo
         while _sigma_min0(hi, p, dp) > 0:
             hi *= 2.0
@@ -226,7 +229,7 @@ _LOCAL = np.concatenate([-np.geomspace(1e-2, 1e-7, 120), [0.0], np.geomspace(1e-
 POSITIVE_TOL = 1e-11  # Σ_min above this counts as exponentially many minima
 
 
-def sigma_min_scan(p, delta2, delta_p, exclude=0.0, grid=_SCAN):
+def sigma_min_scan(p, delta2, delta_p, exclude=0.0, grid=_SCAN, refine=True):
     """max over m ∈ (−1, 1) of Σ_min(m) (grid, then bounded Brent refinement of an interior local
     maximum). With ``exclude > 0`` the neighbourhoods |m − r| < exclude of the ML roots r
     (:func:`ml_roots`) are left out. Returns (value, argmax m). The isolated minima at stable ML
@@ -246,7 +249,7 @@ def sigma_min_scan(p, delta2, delta_p, exclude=0.0, grid=_SCAN):
     j = int(np.argmax(vals))
     best, arg = float(vals[j]), float(grid[idx[j]])
     # refine only if both grid neighbours are kept (never step into an excluded neighbourhood)
-    if 0 < j < len(idx) - 1 and idx[j + 1] - idx[j - 1] == 2:
+    if refine and 0 < j < len(idx) - 1 and idx[j + 1] - idx[j - 1] == 2:
         lo, hi = grid[idx[j - 1]], grid[idx[j + 1]]
         res = minimize_scalar(lambda mm: -float(sigma_min(mm, p, delta2, delta_p)[0]), bounds=(lo, hi),
                               method="bounded", options={"xatol": 1e-12})
@@ -313,7 +316,11 @@ def inv_delta2_triv_allm(p, delta_p, exclude=None, rtol=1e-9):
     1/Δ2 = 6.6) and dominates."""
     def line_i(dp, excl):
         lo = float(inv_delta2_triv(p, dp))
-        pos = lambda x: sigma_min_scan(p, 1.0 / x, dp, excl)[0] > POSITIVE_TOL
+        def pos(x):
+            v = sigma_min_scan(p, 1.0 / x, dp, excl, refine=False)[0]
+            if v > POSITIVE_TOL or v < -1e-5:  # refinement moves the grid maximum by far less
+                return v > POSITIVE_TOL
+            return sigma_min_scan(p, 1.0 / x, dp, excl)[0] > POSITIVE_TOL
         if not pos(lo * (1 + 1e-9)):
             return lo
         hi = lo * 1.25

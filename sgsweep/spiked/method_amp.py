@@ -88,13 +88,14 @@ def compute(params: dict, ctx: PointContext) -> xr.Dataset:
             "overlap": (("sample", "iteration"), ov, {"units": "1", "long_name": "AMP overlap x̂ᵗ·x*/N"}),
             "norm": (("sample", "iteration"), qh, {"units": "1", "long_name": "squared norm |x̂ᵗ|²/N"}),
             "overlap_se": (("iteration",), se, {"units": "1", "long_name": "state-evolution overlap mᵗ"}),
+            "overlap_se_fixed_point": ((), float(fixed), {
+                "units": "1", "long_name": "SE fixed point reached from m0 -> 0+ (m_bo or m_ml)"}),
         },
         coords={
             "sample": ("sample", np.asarray(ctx.replica_index, dtype=np.int64), {"long_name": "sample index"}),
             "iteration": ("iteration", it, {"units": "1", "long_name": "AMP iteration t"}),
         },
     )
-    ds.attrs["se_fixed_point"] = float(fixed)
     ds.attrs["se_equation"] = ("m' = Q'(m)/(1+Q'(m)) (spiked.md §4.1)" if kind == "bayes"
                                else "m' = Q'(m)/sqrt(Q'(m)^2 + Q'(1)) (spiked.md §4.2)")
     ds.attrs["instances"] = ("spiked.sim point " + str(params["sim_point"]) if params["sim_point"] is not None

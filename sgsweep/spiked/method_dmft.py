@@ -26,14 +26,16 @@ PARAMS = (
     Param("overlap0", float, 1e-4, "initial overlap C̄(0)", minimum=-1, maximum=1),
     Param("t_max", float, 100.0, "final physical time", units="1", minimum=0, minimum_open=True),
     Param("Nt", int, 256, "Kim–Latz window size (points per doubling cycle ×2), even", minimum=8),
-    Param("dt0", float, 2.0 ** -14, "initial time step (a power of 2 keeps integer times on the grid)",
+    Param("dt0", float, 2.0 ** -10, "initial time step (a power of 2 keeps integer times on the grid)",
           minimum=0, minimum_open=True),
-    Param("Nc", int, 2, "near-diagonal entries copied along the diagonal", minimum=1),
+    Param("Nc", int, 1, "near-diagonal entries copied along the diagonal", minimum=1),
     Param("tol", float, 1e-10, "self-consistency tolerance (largest update of a new row)",
           minimum=0, minimum_open=True),
     Param("max_sweeps", int, 500, "maximum Gauss–Seidel sweeps per time step", minimum=1),
-    Param("omega", float, 0.5, "relaxation factor of the Gauss–Seidel sweeps", minimum=0,
+    Param("omega", float, 1.0, "relaxation factor of the Gauss–Seidel sweeps", minimum=0,
           minimum_open=True, maximum=1),
+    Param("anderson", int, 5, "Anderson-acceleration history of the self-consistency sweeps (0: plain "
+          "Gauss–Seidel)", minimum=0, maximum=8),
     Param("cycles", int, 64, "maximum number of doubling cycles", minimum=0),
     Param("waiting_times", str, "1,10,100", "comma-separated waiting times t_w for C(t,t_w), R(t,t_w)"),
 )
@@ -80,7 +82,7 @@ def compute(params: dict, ctx: PointContext) -> xr.Dataset:
     r = _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
                     params["t_max"], Nt=params["Nt"], dt0=params["dt0"], Nc=params["Nc"],
                     tol=params["tol"], max_sweeps=params["max_sweeps"], cycles=params["cycles"],
-                    waiting_times=tw, omega=params["omega"],
+                    waiting_times=tw, omega=params["omega"], anderson=params["anderson"],
                     progress=lambda d, t, w: ctx.progress(d, t, w))
     target, checks = _targets(params["p"], params["delta2"], params["delta_p"], params["T"])
     tc = t_conv_of(r["time"], r["overlap"], target)

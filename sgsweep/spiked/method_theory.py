@@ -53,6 +53,9 @@ def lines(p: int, delta_p, T: float = 1.0) -> dict:
     }
 
 
+M_POINTS = 399  # m grid of the sigma_min(m) curve
+
+
 def compute(params: dict, ctx: PointContext) -> xr.Dataset:
     p, dp, d2, T = params["p"], params["delta_p"], params["delta2"], params["T"]
     ctx.progress(0, 2, "closed-form lines")
@@ -70,8 +73,18 @@ def compute(params: dict, ctx: PointContext) -> xr.Dataset:
         data["m_ml"] = ((), float(theory.m_ml(p, d2, dp)), {
             "units": "1", "reference": "spiked.md §4.2, §2.2",
             "long_name": "ML overlap: largest stable ML-AMP fixed point (GF success target)"})
+        mgrid = np.linspace(-0.995, 0.995, M_POINTS)
+        sig, tstar = kacrice.sigma_min(mgrid, p, d2, dp, return_t=True)
+        data["sigma_min"] = (("m",), sig, {
+            "units": "1", "reference": "spiked.md §4.3; sgsweep.spiked.kacrice.sigma_min",
+            "long_name": "annealed Kac-Rice complexity of minima at overlap m, maximised over energies"})
+        data["sigma_min_mu"] = (("m",), tstar * np.sqrt(theory.qpp1(p, d2, dp)), {
+            "units": "1", "long_name": "Lagrange multiplier μ of the dominant minima at overlap m"})
     ctx.progress(2, 2, "closed-form lines")
-    ds = xr.Dataset(data)
+    coords = {}
+    if d2 is not None:
+        coords["m"] = ("m", mgrid, {"units": "1", "long_name": "overlap m = x·x*/N"})
+    ds = xr.Dataset(data, coords=coords)
     ds.attrs["status"] = "ok"
     ds.attrs["inv_delta2_langevin_note"] = (
         "largest root x > max(1,T) of x^2 = x + (p-1)(1-T/x)^(p-2)/delta_p, else max(1,T)")
@@ -90,6 +103,8 @@ register(Method(
     variables={**{k: v[0] for k, v in LINES.items()},
                "m_bo": "overlap of Bayes AMP from an uninformative start (with delta2)",
                "m_bo_equilibrium": "Bayes-optimal overlap, argmax of Φ_RS (with delta2)",
-               "m_ml": "ML-AMP fixed point / GF target overlap (with delta2)"},
+               "m_ml": "ML-AMP fixed point / GF target overlap (with delta2)",
+               "sigma_min": "sigma_min(m): Kac-Rice complexity of minima at overlap m (with delta2)",
+               "sigma_min_mu": "sigma_min_mu(m): their Lagrange multiplier μ (with delta2)"},
     reference="spiked.md §4",
 ))

@@ -32,19 +32,24 @@ Determinism. Instances are drawn inside numba from one ``sgsweep.rng`` xoshiro s
 fixed order x* (N normals, rescaled to |x*|²=N), Y (row i: ``fill_normal`` on ``Y[i, i+1:]``), T
 (``fill_normal`` on the whole packed vector). Kernels are serial (one replica = one thread) and
 compiled with ``fastmath`` so that the run reductions vectorise; the summation order is fixed by the
-compiled code and the array lengths only, so results are bit-identical across thread counts and
+compiled code and the array lengths only (the x86-64 loop vectoriser does not peel loops for
+alignment), so results are bit-identical across thread counts and
 batches (tested), and agree with the dense reference to rounding.
 
 Public API (stable):
 
-* :class:`Instance` (``p, N, delta2, delta_p, xstar, Y, T``) and :func:`packed_size`.
-* :func:`draw_instance(state_row, p, N, delta2, delta_p) <draw_instance>` — advances ``state_row``.
-* :func:`matrix_field(inst, x, out) <matrix_field>`, :func:`tensor_field(inst, x, out) <tensor_field>`.
-* :func:`energy_and_gradient(inst, x, grad_out, work=None) <energy_and_gradient>` → ``H``.
-* numba kernels for use inside other kernels: :func:`draw_into`, :func:`matrix_field_kernel`,
-  :func:`tensor_field_kernel`, :func:`energy_grad_kernel`, :func:`coefficients`.
-* slow references for tests: :func:`dense_tensor`, :func:`reference_fields`,
-  :func:`reference_energy_and_gradient`, :func:`reference_signal`.
+* ``Instance`` dataclass: ``p, N, delta2, delta_p`` (python int/float), ``xstar`` float64 (N,),
+  ``Y`` float64 (N, N), ``T`` float64 (C(N,p),) packed; properties ``a2``, ``ap``.
+* ``packed_size(N, p) -> int``; ``coefficients(p, N, delta2, delta_p) -> (a2, ap)``.
+* ``draw_instance(state_row, p, N, delta2, delta_p) -> Instance`` — ``state_row`` a uint64 (4,) row
+  of ``rng.init_states(...)``, advanced in place.
+* ``matrix_field(inst, x, out) -> out``, ``tensor_field(inst, x, out) -> out`` (float64 (N,), C-contiguous).
+* ``energy_and_gradient(inst, x, grad_out, work=None) -> H`` (float; Euclidean ∇H into ``grad_out``).
+* numba kernels (allocation-free, serial) for use inside other ``@njit`` code:
+  ``draw_into(state, p, delta2, delta_p, xstar, Y, T)``, ``matrix_field_kernel(Y, x, out)``,
+  ``tensor_field_kernel(p, T, x, out)``, ``energy_grad_kernel(p, a2, ap, T, Y, x, grad, work) -> H``.
+* slow references for tests: ``sorted_tuples``, ``dense_tensor``, ``reference_fields``,
+  ``reference_energy_and_gradient``, ``reference_signal``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ __all__ = [
     "inv_delta2_it", "inv_delta2_spinodal", "inv_delta2_amp",
     "ml_se_map", "ml_se", "m_ml", "inv_delta2_ml_amp",
     "inv_delta2_gf", "inv_delta2_langevin", "gf_asymptotics", "langevin_asymptotics",
+    "delta_p_it_pure_tensor",
 ]
 
 
@@ -393,3 +394,16 @@ def langevin_asymptotics(p, delta2, delta_p, T=1.0):
     Q1 = 1.0 / (2 * delta2) + 1.0 / (p * delta_p)
     return {"m": m_bo(p, delta2, delta_p), "mu": 1.0 + q1, "energy": -Q1,
             "mu_para": T + q1 / T if T > 0 else math.inf}
+
+
+def delta_p_it_pure_tensor(p):
+    """IT threshold of the pure spiked p-tensor (1/Δ2 = 0, spiked.md §4.1 table): largest Δp with
+    max_m Φ_RS(m) ≥ 0, i.e. Δp_IT = max_{m∈(0,1)} m^p / (−p(m + log(1 − m))).
+    p = 3 → 0.22897, p = 4 → 0.12652."""
+    f = lambda m: -(m ** p) / (-p * (m + math.log1p(-m)))
+    g = _MGRID[(_MGRID > 1e-3) & (_MGRID < 1 - 1e-9)]
+    vals = np.array([f(m) for m in g])
+    j = int(np.argmin(vals))
+    res = minimize_scalar(f, bounds=(g[max(j - 1, 0)], g[min(j + 1, len(g) - 1)]), method="bounded",
+                          options={"xatol": 1e-14})
+    return float(-min(res.fun, vals[j]))

@@ -1,0 +1,124 @@
+"""Checks of the spiked-model DMFT solver (issue 4, spiked.md §2.2, §6.1)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sgsweep.spiked import dmft
+from sgsweep.spiked.theory import gf_asymptotics, langevin_asymptotics, m_bo, m_ml
+
+
+def _at(r, t):
+    k = int(np.argmin(np.abs(r["time"] - t)))
+    assert abs(r["time"][k] - t) < 1e-9, "grid does not contain t"
+    return k
+
+
+# ------------------------------------------------------------------ kernel vs slow reference
+@pytest.mark.parametrize("T, delta2, t_end", [(1.0, 0.2, 4.0), (0.0, 0.25, 4.0)])
+def test_kim_latz_matches_fixed_grid_reference(T, delta2, t_end):
+    """Kim–Latz solver vs plain fixed-grid Heun/trapezoid reference (Richardson-extrapolated
+    h = 0.04, 0.02) on t ≤ 4 (the escape from C̄(0) = 1e-3 is under way at t = 4)."""
+    args = (3, delta2, 1.0, T, 1e-3, t_end)
+    ref = {h: dmft.solve_fixed_grid(*args, h) for h in (0.04, 0.02)}
+    r = dmft.solve(*args, Nt=64)
+    for t in (1.0, 2.0, 4.0):
+        a = ref[0.04]["overlap"][int(round(t / 0.04))]
+        b = ref[0.02]["overlap"][int(round(t / 0.02))]
+        rich = b + (b - a) / 3
+        k = _at(r, t)
+        assert abs(r["overlap"][k] - rich) < 2e-5 + 1e-3 * abs(rich)
+        am = ref[0.04]["mu"][int(round(t / 0.04))]
+        bm = ref[0.02]["mu"][int(round(t / 0.02))]
+        assert abs(r["mu"][k] - (bm + (bm - am) / 3)) < 2e-3
+
+
+def test_reference_is_second_order():
+    """The slow reference itself converges at second order (error ratio ≈ 4 under halving h)."""
+    args = (3, 0.2, 1.0, 1.0, 1e-3, 2.0)
+    v = [dmft.solve_fixed_grid(*args, h)["overlap"][-1] for h in (0.08, 0.04, 0.02)]
+    ratio = (v[1] - v[0]) / (v[2] - v[1])
+    assert 3.0 < ratio < 5.0
+
+
+# ------------------------------------------------------------------ grid convergence
+def test_convergence_in_Nt_and_dt0():
+    """Doubling Nt reduces the error at second order or better (t ≤ 8, T=1, Δ2=0.5: slow escape);
+    halving dt0 changes nothing beyond 1e-7."""
+    args = (3, 0.5, 1.0, 1.0, 1e-4, 8.0)
+    rs = {Nt: dmft.solve(*args, Nt=Nt) for Nt in (32, 64, 128)}
+    vals = {Nt: rs[Nt]["overlap"][_at(rs[Nt], 8.0)] for Nt in rs}
+    d1 = abs(vals[64] - vals[32])
+    d2 = abs(vals[128] - vals[64])
+    assert d2 < 1e-5
+    order = math.log2(d1 / d2)
+    assert order > 1.5
+    r2 = dmft.solve(*args, Nt=64, dt0=2.0 ** -11)
+    assert abs(r2["overlap"][_at(r2, 8.0)] - vals[64]) < 1e-7
+
+
+# ------------------------------------------------------------------ asymptotic checks, §2.2
+def test_T1_success_reaches_bayes_optimal_values():
+    """p=3, Δ2=0.2, Δp=1, T=1: C̄ → m_BO = 0.828427, μ → 1 + Q'(1) = 7, e → −Q(1)."""
+    r = dmft.solve(3, 0.2, 1.0, 1.0, 1e-4, 12.0, Nt=256)
+    target = langevin_asymptotics(3, 0.2, 1.0)
+    assert abs(m_bo(3, 0.2, 1.0) - 0.828427) < 1e-6
+    k = _at(r, 12.0)
+    assert r["status"] == "converged"
+    assert abs(r["overlap"][k] - target["m"]) < 2e-4
+    assert abs(r["mu"][k] - 7.0) < 1e-3
+    assert abs(r["energy"][k] - target["energy"]) < 1e-3
+
+
+@pytest.mark.parametrize("p, x, dp, m_ref, mu_ref", [(3, 4.0, 1.0, 0.889292, 6.116464),
+                                                    (4, 3.0, 4.0, 0.822434, 4.352401)])
+def test_T0_success_reaches_ml_values(p, x, dp, m_ref, mu_ref):
+    """GF success: C̄ → m_ML, μ → a + Q''(1)/a (spiked.md §2.2; CodeT numbers of §6.1)."""
+    g = gf_asymptotics(p, 1 / x, dp)
+    assert abs(g["m"] - m_ref) < 1e-6 and abs(g["mu"] - mu_ref) < 1e-6
+    r = dmft.solve(p, 1 / x, dp, 0.0, 1e-2, 24.0, Nt=256)
+    k = _at(r, 24.0)
+    assert abs(r["overlap"][k] - m_ref) < 3e-3
+    assert abs(r["mu"][k] - mu_ref) < 3e-3
+    assert abs(r["energy"][k] - g["energy"]) < 3e-3
+
+
+def test_T0_failure_stays_on_equator_with_marginal_mu():
+    """p=3, Δp=1, 1/Δ2=1.5 (below the GF line 2): C̄ stays ≈ 0, μ(t) increases towards
+    2√Q''(1) from below (marginal threshold minima)."""
+    r = dmft.solve(3, 1 / 1.5, 1.0, 0.0, 1e-4, 200.0, Nt=128)
+    mu_th = gf_asymptotics(3, 1 / 1.5, 1.0)["mu_threshold"]
+    ok = np.isfinite(r["overlap"])
+    assert r["t_reached"] >= 200.0
+    assert np.max(np.abs(r["overlap"][ok])) < 1e-2
+    mus = [r["mu"][_at(r, t)] for t in (10.0, 50.0, 200.0)]
+    assert mus[0] < mus[1] < mus[2] < mu_th
+    assert mu_th - mus[2] < 0.05 * mu_th
+
+
+def test_t_conv_definition():
+    from sgsweep.spiked.method_dmft import t_conv_of
+
+    t = np.linspace(0, 10, 11)
+    c = np.minimum(t / 10, 1.0)
+    assert abs(t_conv_of(t, c, 0.8) - 4.0) < 1e-12
+    assert math.isnan(t_conv_of(t, c * 0.1, 0.8))
+
+
+def test_method_point_and_threshold_fit():
+    """Method through compute_point; fit recovers a synthetic threshold."""
+    from sgsweep.analysis.dmft import fit_threshold
+    from sgsweep.point import compute_point
+
+    ds = compute_point("spiked.dmft", {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0,
+                                       "Nt": 64}, seed=0, threads=1)
+    assert ds.attrs["status"] in ("converged", "max_iterations")
+    assert 3.0 < float(ds["t_conv"]) < 6.0
+    assert abs(ds.attrs["check_mu_inf"] - 7.0) < 1e-12
+    x = np.array([2.1, 2.2, 2.4, 2.7, 3.0, 3.5, 4.0])
+    t = 3.0 * (x - 2.0) ** -1.3 + 5.0
+    f = fit_threshold(x, t)
+    assert abs(f["x_star"] - 2.0) < 1e-3 and abs(f["gamma"] - 1.3) < 1e-2
