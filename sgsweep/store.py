@@ -187,11 +187,10 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None) -> xr.D
                         idx.append(pos)
                     else:
                         idx.append(slice(0, pdata.shape[i]))
-                target = flat[k]
                 if all(isinstance(i, slice) for i in idx):
-                    target[tuple(idx)] = pdata
+                    flat[(k, *idx)] = pdata  # also scalar variables (no dims)
                 else:
-                    target[np.ix_(*[np.arange(s.stop)[s] if isinstance(s, slice) else s for s in idx])] = pdata
+                    flat[k][np.ix_(*[np.arange(s.stop)[s] if isinstance(s, slice) else s for s in idx])] = pdata
             ds[name] = xr.Variable(tuple(a[0] for a in axes) + vdims, arr, vattrs)
         for d, (vals, cattrs) in dim_coords.items():
             ds = ds.assign_coords({d: xr.Variable((d,), vals, cattrs)})

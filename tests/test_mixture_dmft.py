@@ -10,18 +10,20 @@ from sgsweep.mixture import data, dmft, sim
 from sgsweep.point import compute_point
 
 BASE = dict(algorithm="sgd", alpha=2.0, b=0.3, tau=1.0, lam=0.0, delta=0.5, eta=0.2, R=0.01, loss="logistic",
-            clusters=2, L=0.7, t_max=2.0, paths=40, m0=0.0, dt=None, solver="forward", hinge_eps=0.05)
+            clusters=2, L=0.7, t_max=2.0, paths=40, m0=0.0, dt=None, solver="forward", hinge_eps=0.05,
+            response="auto")
 
 
 def _seeds(k, base=0):
     return [np.random.SeedSequence(base, spawn_key=(i,)) for i in range(k)]
 
 
-@pytest.mark.parametrize("alg,clusters,loss,lam,m0", [
-    ("sgd", 2, "logistic", 0.0, 0.0), ("psgd", 3, "square", 0.2, 0.1), ("gd", 2, "hinge", 0.1, 0.05),
-    ("psgd", 3, "hinge", 0.0, 0.2)])
-def test_forward_kernel_matches_reference(alg, clusters, loss, lam, m0):
-    p = dict(BASE, algorithm=alg, clusters=clusters, loss=loss, lam=lam, m0=m0, t_max=2.4)
+@pytest.mark.parametrize("alg,clusters,loss,lam,m0,response", [
+    ("sgd", 2, "logistic", 0.0, 0.0, "auto"), ("psgd", 3, "square", 0.2, 0.1, "auto"),
+    ("gd", 2, "hinge", 0.1, 0.05, "tangent"), ("psgd", 3, "hinge", 0.0, 0.2, "auto"),
+    ("sgd", 2, "hinge", 0.0, 0.0, "auto"), ("psgd", 2, "logistic", 0.1, 0.1, "stein")])
+def test_forward_kernel_matches_reference(alg, clusters, loss, lam, m0, response):
+    p = dict(BASE, algorithm=alg, clusters=clusters, loss=loss, lam=lam, m0=m0, t_max=2.4, response=response)
     seeds = _seeds(2, 3)
     out = dmft.solve(p, seeds)
     ref = dmft.reference_forward(p, seeds[1])
@@ -96,6 +98,9 @@ SEED_SETS = {
     # and the DMFT are compared from the same warm start m0 (sim parameter m0, DMFT m0).
     "sgd_3clusters": (dict(algorithm="sgd", b=0.5, alpha=3.0, delta=0.05, L=0.7, lam=0.0, eta=0.2, R=0.01, clusters=3,
                            m0=0.05), 20.0),
+    # hinge loss: response by Gaussian integration by parts (the kink carries all of ℓ'')
+    "sgd_2clusters_hinge": (dict(algorithm="sgd", b=0.3, alpha=2.0, delta=0.5, lam=0.0, eta=0.2, R=0.01, clusters=2,
+                                 m0=0.0, loss="hinge"), 12.0),
 }
 
 

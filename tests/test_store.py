@@ -78,3 +78,19 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     (tmp_path / "x.nc.tmp-stale").write_text("partial")
     write_atomic(ds, target)
     assert target.exists() and not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_scalar_only_methods_aggregate(tmp_path, toy):
+    # a point whose variables are all scalars (closed forms) must stack into grid-shaped arrays
+    from sgsweep.methods import Method, Param, register, _REGISTRY
+    import xarray as xr
+
+    if "toy.scalar" not in _REGISTRY:
+        register(Method(
+            name="toy.scalar", description="x squared", params=(Param("x", float, 1.0, "x"),),
+            compute=lambda p, ctx: xr.Dataset({"y": ((), p["x"] ** 2, {"units": "1"})}),
+        ))
+    sw = parse_sweep("sc", {"method": "toy.scalar", "grid": {"x": [1.0, 2.0, 3.0]}})
+    run(sw, tmp_path)
+    agg = aggregate(sw, tmp_path)
+    np.testing.assert_array_equal(agg["y"].values, [1.0, 4.0, 9.0])

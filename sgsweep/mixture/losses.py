@@ -23,8 +23,10 @@ code   name        ℓ(z)                          ℓ'(z)              ℓ''(z)
 
 Hinge: ℓ' takes the left value −1 at z = 1 exactly (a measure-zero event), ℓ'' is returned as 0
 (its a.e. value). The simulations only need ℓ'. The DMFT response needs the distributional second
-derivative +δ(z − 1) (ℓ' jumps from −1 to 0); :func:`hinge_kink_weight` gives a Gaussian-smoothed δ of width ``eps`` that
-the DMFT adds to ℓ'' (see :mod:`sgsweep.mixture.dmft`, "hinge").
+derivative +δ(z − 1) (ℓ' jumps from −1 to 0). The DMFT therefore estimates the hinge response by
+Gaussian integration by parts, which needs no ℓ'' (``response=stein``, the default for the hinge;
+see :mod:`sgsweep.mixture.dmft`); :func:`hinge_kink_weight`, a Gaussian-smoothed δ of width ``eps``
+added to ℓ'', is only used by the optional tangent estimator (biased, see there).
 """
 
 from __future__ import annotations

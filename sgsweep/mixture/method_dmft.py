@@ -31,8 +31,11 @@ PARAMS = COMMON + (
     Param("iterations", int, 60, "iterate: maximum number of Eissfeller–Opper iterations", minimum=1),
     Param("tol_mc", float, 0.1, "iterate: stop when the relative change of m and C(t,t) is below "
           "tol_mc/√paths (a fraction of the Monte-Carlo error)", minimum=0, minimum_open=True),
-    Param("hinge_eps", float, 0.05, "hinge only: width of the Gaussian-smoothed δ(z−1) used as ℓ'' in the "
-          "DMFT response", minimum=0, minimum_open=True),
+    Param("response", str, "auto", "estimator of the response kernel: tangent (per-path tangent process), "
+          "stein (Gaussian integration by parts, exact for the hinge kink), auto (stein for hinge, else tangent)",
+          choices=("auto", "tangent", "stein")),
+    Param("hinge_eps", float, 0.05, "hinge with response=tangent only: width of the Gaussian-smoothed δ(z−1) "
+          "used as ℓ''", minimum=0, minimum_open=True),
     Param("seed", int, 0, "base seed of the seed tree", minimum=0, identity=False),
 )
 
@@ -96,12 +99,18 @@ def compute(p: dict, ctx: PointContext) -> xr.Dataset:
                                   {"units": "1", "long_name": "Monte-Carlo standard error of " + long})
     ds = xr.Dataset(data, coords={"time": time_coord(t)})
     ds.attrs.update(
-        status=info["status"], solver=p["solver"], dt=dt, steps=K, iterations=int(info["iterations"]),
+        status=info["status"], solver=p["solver"], response=info["response"], dt=dt, steps=K, iterations=int(info["iterations"]),
         residual=float(info["residual"]),
         stderr_method=f"standard error over {Q} independent solves of {p['paths']} paths each",
     )
     if "tolerance" in info:
+        # EO stopping rule: relative change of m and C(t,t) between iterations below tol_mc/√paths;
+        # recorded next to the relative Monte-Carlo error actually achieved (from the repeats)
+        mc_rel = max(float(np.max(ds["magnetization_stderr"])) / max(float(np.max(np.abs(ds["magnetization"]))), 1e-3),
+                     float(np.max(ds["norm_stderr"])) / max(float(np.max(np.abs(ds["norm"]))), 1e-3))
         ds.attrs["tolerance"] = float(info["tolerance"])
+        ds.attrs["mc_relative_error"] = mc_rel
+        ds.attrs["residual_over_mc_error"] = float(info["residual"]) / max(mc_rel, 1e-300)
     return ds
 
 

@@ -29,9 +29,9 @@ PARAMS = (
     Param("dt0", float, 2.0 ** -10, "initial time step (a power of 2 keeps integer times on the grid)",
           minimum=0, minimum_open=True),
     Param("Nc", int, 1, "near-diagonal entries copied along the diagonal", minimum=1),
-    Param("tol", float, 1e-10, "self-consistency tolerance (largest update of a new row)",
+    Param("tol", float, 1e-9, "self-consistency tolerance (largest update of a new row)",
           minimum=0, minimum_open=True),
-    Param("max_sweeps", int, 500, "maximum Gauss–Seidel sweeps per time step", minimum=1),
+    Param("max_sweeps", int, 200, "maximum Gauss–Seidel sweeps per time step", minimum=1),
     Param("omega", float, 1.0, "relaxation factor of the Gauss–Seidel sweeps", minimum=0,
           minimum_open=True, maximum=1),
     Param("anderson", int, 5, "Anderson-acceleration history of the self-consistency sweeps (0: plain "

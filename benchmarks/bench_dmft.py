@@ -1,0 +1,103 @@
+"""Benchmark of the spiked-model DMFT solver (sgsweep.spiked.dmft) against the reference codes.
+
+Prints wall time, peak memory (numpy allocations via tracemalloc + process max RSS) and accuracy
+(change under Nt -> 2 Nt on the common time points) for:
+
+1. the Kim–Latz C code's default run (CodeD, spiked.md §2.3): p=3, Δ2=0.2, Δp=1, T=1, C̄(0)=1e-4,
+   Nt=256, up to t = 134; quoted reference (issue 4, measured on this machine class): ≈ 7 s, aborts
+   after t ≈ 134, accurate to 1e-4 only up to t ≈ 20;
+2. the first-order fixed-grid T=0 code (CodeT) at its defaults p=4, 1/Δ2=3, Δp=4, C̄(0)=1e-15,
+   t_max=100; quoted reference: 43 s for 2000 steps (h = 0.05), O(h) bias; here also our own slow
+   fixed-grid second-order reference (numpy) with h = 0.1 on the same problem, measured in this run;
+3. a long run near the Langevin threshold, p=3, Δp=1, Δ2=0.7, T=1, up to t = 10^4.
+
+Usage: python benchmarks/bench_dmft.py [--quick]   (--quick skips the Nt=512 and 10^4 runs)
+No timing is asserted anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import tracemalloc
+
+import numpy as np
+
+from sgsweep.spiked import dmft
+
+QUOTED = {
+    "codeD": "Kim–Latz C code (CodeD) defaults, Nt=256: ≈ 7 s, aborts after t≈134, 1e-4 accurate up to t≈20",
+    "codeT": "fixed-grid first-order C++ code (CodeT), T=0: 43 s for 2000 steps, O(h) bias",
+}
+
+
+def timed(fn, *a, **k):
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn(*a, **k)
+    wall = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return out, wall, peak / 2**20
+
+
+def common_diff(r1, r2, tmax=None):
+    t1, t2 = np.round(r1["time"], 9), np.round(r2["time"], 9)
+    cm = np.intersect1d(t1, t2)
+    if tmax is not None:
+        cm = cm[cm <= tmax]
+    a = np.interp(cm, r1["time"], r1["overlap"])
+    b = np.interp(cm, r2["time"], r2["overlap"])
+    d = np.abs(a - b)
+    ok = np.isfinite(d)
+    if not ok.any():
+        return float("nan"), float("nan")
+    k = int(np.nanargmax(d))
+    return float(d[k]), float(cm[k])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    # warm-up (numba compilation, not timed)
+    dmft.solve(3, 0.2, 1.0, 1.0, 1e-4, 0.5, Nt=16)
+    dmft.solve(3, 0.2, 1.0, 0.0, 1e-4, 0.5, Nt=16)
+
+    print("== 1. CodeD default run: p=3, Δ2=0.2, Δp=1, T=1, C̄0=1e-4, t_max=134")
+    print("   quoted reference:", QUOTED["codeD"])
+    r256, w256, m256 = timed(dmft.solve, 3, 0.2, 1.0, 1.0, 1e-4, 134.0, Nt=256)
+    print(f"   sgsweep Nt=256: wall {w256:.2f} s, numpy peak {m256:.1f} MiB, status {r256['status']}, "
+          f"t reached {r256['t_reached']:.4g}, C̄(end) {r256['overlap'][-1]:.6f} (m_BO 0.828427), "
+          f"μ(end) {r256['mu'][-1]:.5f} (7)")
+    print(f"   speed ratio (quoted 7 s / ours): {7.0 / w256:.2f}x")
+    if not args.quick:
+        r512, w512, m512 = timed(dmft.solve, 3, 0.2, 1.0, 1.0, 1e-4, 134.0, Nt=512)
+        d, at = common_diff(r256, r512)
+        d20, at20 = common_diff(r256, r512, 20.0)
+        print(f"   sgsweep Nt=512: wall {w512:.2f} s, numpy peak {m512:.1f} MiB, status {r512['status']}")
+        print(f"   max |C̄_256 − C̄_512| on common times: {d:.2e} (at t={at:.4g}); for t ≤ 20: {d20:.2e}")
+
+    print("== 2. CodeT default run: p=4, 1/Δ2=3, Δp=4, T=0, C̄0=1e-15, t_max=100")
+    print("   quoted reference:", QUOTED["codeT"])
+    rT, wT, mT = timed(dmft.solve, 4, 1 / 3, 4.0, 0.0, 1e-15, 100.0, Nt=256)
+    print(f"   sgsweep Kim–Latz Nt=256: wall {wT:.2f} s, numpy peak {mT:.1f} MiB, status {rT['status']}, "
+          f"C̄(100) {rT['overlap'][-1]:.6f} (m_ML 0.822434), μ(100) {rT['mu'][-1]:.6f} (4.352401)")
+    rf, wf, mf = timed(dmft.solve_fixed_grid, 4, 1 / 3, 4.0, 0.0, 1e-15, 100.0, 0.1)
+    print(f"   sgsweep slow fixed-grid reference (numpy, Heun, h=0.1, 1000 steps): wall {wf:.2f} s, "
+          f"numpy peak {mf:.1f} MiB, C̄(100) {rf['overlap'][-1]:.6f}, μ(100) {rf['mu'][-1]:.6f}")
+    print(f"   speed ratio (quoted 43 s / Kim–Latz): {43.0 / wT:.1f}x")
+
+    if not args.quick:
+        print("== 3. Near the Langevin threshold: p=3, Δp=1, Δ2=0.7, T=1, t_max=1e4")
+        rl, wl, ml = timed(dmft.solve, 3, 0.7, 1.0, 1.0, 1e-4, 1e4, Nt=256)
+        ok = np.isfinite(rl["overlap"])
+        print(f"   sgsweep Nt=256: wall {wl:.1f} s, numpy peak {ml:.1f} MiB, status {rl['status']}, "
+              f"t reached {rl['t_reached']:.4g}, max C̄ {np.nanmax(rl['overlap'][ok]):.3g}, "
+              f"μ(end) {rl['mu'][ok][-1]:.5f}")
+    print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
