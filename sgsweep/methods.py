@@ -195,6 +195,9 @@ class Method:
     ``replicas``: ``(count_param, dim_name)`` for methods that average over independent replicas
     (``("samples", "sample")``), else ``None``.
     ``variables``: name -> one-line description (documentation and ``--help``).
+    ``check``: optional cross-parameter check ``check(params)`` raising :class:`ParameterError`
+    (e.g. a persistence time too short for the learning rate); it runs at validation time, so a
+    bad combination is refused before any job starts, like a value out of its range.
     """
 
     name: str
@@ -204,6 +207,7 @@ class Method:
     replicas: tuple | None = None
     variables: dict = field(default_factory=dict)
     reference: str = ""
+    check: Callable[[dict], None] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -234,7 +238,15 @@ class Method:
                 raise ParameterError(f"{where}{p.name}: required by method {self.name} ({p.range_text()})")
             else:
                 out[p.name] = p.default
+        self.check_combination(out, where)
         return out
+
+    def check_combination(self, params: dict, where: str = "") -> None:
+        if self.check is not None:
+            try:
+                self.check(params)
+            except ParameterError as exc:
+                raise ParameterError(f"{where}{exc}") from None
 
     def help_text(self) -> str:
         lines = [f"sgsweep run {self.name} key=value ... -o OUT.nc", "", self.description.strip(), ""]

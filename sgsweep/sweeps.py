@@ -34,7 +34,7 @@ from .methods import ParameterError
 
 SWEEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 SWEEP_KEYS = {
-    "method": "registered method name (sgsweep run --list)",
+    "method": "registered method name (sgsweep methods)",
     "description": "free text",
     "grid": "axes: parameter -> list of values or {start, stop, num, spacing}",
     "fixed": "parameters held fixed",
@@ -140,6 +140,8 @@ class Sweep:
                 if pname in texts:
                     texts[pname] = text
                 axes[axis] = declared[i]
+            if m.check is not None:
+                m.check_combination(params, f"sweeps.{self.name} at {axes}: ")
             ident = ",".join(f"{k}={texts[k]}" for k in sorted(texts)).replace("/", "_")
             if len(ident) > grid.MAX_ID_LENGTH:
                 ident = grid.point_id(m, params)
@@ -259,8 +261,13 @@ def parse_sweep(name: str, spec: dict) -> Sweep:
         memory_mb=float(opts["memory_mb"]),
         raw=copy.deepcopy(spec),
     )
-    # validate one full point (required parameters present)
-    next(iter(sw.points()))
+    # validate one full point (required parameters present), every point if the method checks
+    # parameter combinations, so that a bad combination is refused before any job starts
+    if method.check is not None:
+        for _ in sw.points():
+            pass
+    else:
+        next(iter(sw.points()))
     return sw
 
 

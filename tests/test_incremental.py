@@ -84,8 +84,9 @@ def chunks_with_new_files(old: dict, new: dict, name: str) -> int:
 
 
 def chunks_changed(old: dict, new: dict, name: str) -> int:
+    """Non-empty chunks of ``new`` whose set of point files differs (a chunk emptied is no job)."""
     a, b = chunk_files(old, name), chunk_files(new, name)
-    return sum(1 for c in set(a) | set(b) if a.get(c, set()) != b.get(c, set()))
+    return sum(1 for c in b if a.get(c, set()) != b[c])
 
 
 def point_files(root: Path) -> dict[str, tuple[int, int]]:

@@ -87,13 +87,22 @@ def slurm_cluster():
 
 
 def _targets(cfg: dict) -> list[str]:
-    """Every number of the config: aggregates and products (figures are drawings of those)."""
+    """The numbers of the test sweep(s): aggregates and products (figures are drawings of those).
+
+    By default the first sweep of the test config (its chunks, aggregate and products: two SLURM
+    submissions, ~1-2 min on an idle 2-core machine); ``SGSWEEP_SLURM_SWEEPS=all`` (or a comma-separated
+    list of names) runs more."""
     from sgsweep.analysis.registry import products_of
     from sgsweep.sweeps import load_sweeps
 
     root = cfg.get("results", "results")
+    sweeps = load_sweeps(cfg)
+    want = os.environ.get("SGSWEEP_SLURM_SWEEPS", "")
+    names = list(sweeps)[:1] if not want else (list(sweeps) if want == "all" else want.split(","))
     out = []
-    for name, sweep in load_sweeps(cfg).items():
+    for name, sweep in sweeps.items():
+        if name not in names:
+            continue
         out.append(f"{root}/{name}/aggregate.nc")
         out += [f"{root}/{name}/{p}.nc" for p in sorted(products_of(sweep.method.name))]
     return out

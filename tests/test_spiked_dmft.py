@@ -21,25 +21,25 @@ def _at(r, t):
 @pytest.mark.parametrize("T, delta2, t_end", [(1.0, 0.2, 4.0), (0.0, 0.25, 4.0)])
 def test_kim_latz_matches_fixed_grid_reference(T, delta2, t_end):
     """Kim–Latz solver vs plain fixed-grid Heun/trapezoid reference (Richardson-extrapolated
-    h = 0.04, 0.02) on t ≤ 4 (the escape from C̄(0) = 1e-3 is under way at t = 4)."""
+    h = 0.02, 0.01) on t ≤ 4 (the escape from C̄(0) = 1e-3 is under way at t = 4)."""
     args = (3, delta2, 1.0, T, 1e-3, t_end)
-    ref = {h: dmft.solve_fixed_grid(*args, h) for h in (0.04, 0.02)}
-    r = dmft.solve(*args, Nt=64)
+    ref = {h: dmft.solve_fixed_grid(*args, h) for h in (0.02, 0.01)}
+    r = dmft.solve(*args, Nt=128)
     for t in (1.0, 2.0, 4.0):
-        a = ref[0.04]["overlap"][int(round(t / 0.04))]
-        b = ref[0.02]["overlap"][int(round(t / 0.02))]
+        a = ref[0.02]["overlap"][int(round(t / 0.02))]
+        b = ref[0.01]["overlap"][int(round(t / 0.01))]
         rich = b + (b - a) / 3
         k = _at(r, t)
-        assert abs(r["overlap"][k] - rich) < 2e-5 + 1e-3 * abs(rich)
-        am = ref[0.04]["mu"][int(round(t / 0.04))]
-        bm = ref[0.02]["mu"][int(round(t / 0.02))]
-        assert abs(r["mu"][k] - (bm + (bm - am) / 3)) < 2e-3
+        assert abs(r["overlap"][k] - rich) < 5e-5 + 1e-3 * abs(rich)
+        am = ref[0.02]["mu"][int(round(t / 0.02))]
+        bm = ref[0.01]["mu"][int(round(t / 0.01))]
+        assert abs(r["mu"][k] - (bm + (bm - am) / 3)) < 4e-3
 
 
 def test_reference_is_second_order():
     """The slow reference itself converges at second order (error ratio ≈ 4 under halving h)."""
-    args = (3, 0.2, 1.0, 1.0, 1e-3, 2.0)
-    v = [dmft.solve_fixed_grid(*args, h)["overlap"][-1] for h in (0.08, 0.04, 0.02)]
+    args = (3, 0.2, 1.0, 1.0, 1e-4, 4.0)
+    v = [dmft.solve_fixed_grid(*args, h)["overlap"][-1] for h in (0.04, 0.02, 0.01)]
     ratio = (v[1] - v[0]) / (v[2] - v[1])
     assert 3.0 < ratio < 5.0
 
@@ -47,7 +47,7 @@ def test_reference_is_second_order():
 # ------------------------------------------------------------------ grid convergence
 def test_convergence_in_Nt_and_dt0():
     """Doubling Nt reduces the error at second order or better (t ≤ 8, T=1, Δ2=0.5: slow escape);
-    halving dt0 changes nothing beyond 1e-7."""
+    halving dt0 changes C̄ by less than 1e-6."""
     args = (3, 0.5, 1.0, 1.0, 1e-4, 8.0)
     rs = {Nt: dmft.solve(*args, Nt=Nt) for Nt in (32, 64, 128)}
     vals = {Nt: rs[Nt]["overlap"][_at(rs[Nt], 8.0)] for Nt in rs}
@@ -57,7 +57,7 @@ def test_convergence_in_Nt_and_dt0():
     order = math.log2(d1 / d2)
     assert order > 1.5
     r2 = dmft.solve(*args, Nt=64, dt0=2.0 ** -11)
-    assert abs(r2["overlap"][_at(r2, 8.0)] - vals[64]) < 1e-7
+    assert abs(r2["overlap"][_at(r2, 8.0)] - vals[64]) < 1e-6
 
 
 # ------------------------------------------------------------------ asymptotic checks, §2.2
@@ -79,11 +79,11 @@ def test_T0_success_reaches_ml_values(p, x, dp, m_ref, mu_ref):
     """GF success: C̄ → m_ML, μ → a + Q''(1)/a (spiked.md §2.2; CodeT numbers of §6.1)."""
     g = gf_asymptotics(p, 1 / x, dp)
     assert abs(g["m"] - m_ref) < 1e-6 and abs(g["mu"] - mu_ref) < 1e-6
-    r = dmft.solve(p, 1 / x, dp, 0.0, 1e-2, 24.0, Nt=256)
+    r = dmft.solve(p, 1 / x, dp, 0.0, 1e-2, 24.0, Nt=128)
     k = _at(r, 24.0)
-    assert abs(r["overlap"][k] - m_ref) < 3e-3
-    assert abs(r["mu"][k] - mu_ref) < 3e-3
-    assert abs(r["energy"][k] - g["energy"]) < 3e-3
+    assert abs(r["overlap"][k] - g["m"]) < 1e-4
+    assert abs(r["mu"][k] - g["mu"]) < 1e-4
+    assert abs(r["energy"][k] - g["energy"]) < 1e-4
 
 
 def test_T0_failure_stays_on_equator_with_marginal_mu():

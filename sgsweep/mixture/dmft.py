@@ -49,7 +49,15 @@ Settled open items of sgd_dmft.md §9.1 (by this derivation, and by agreement wi
 simulations in tests/test_mixture_dmft.py): M_C = αΔ⟨sΛ'sΛ'⟩, λ̂ = αΔ⟨sΛ''⟩ (equal-time part of
 the response, kept separate from the strictly causal memory M_R), h(0) ~ N(0, R), m(0) = m0.
 3 clusters: m = 0 is a fixed point (κ ↦ −κ symmetry with Λ even in r), so the DMFT needs an explicit
-``m0 > 0``; a finite-d start has |m(0)| ≈ √(2R/(πd)).
+``m0 > 0``; a finite-d start has |m(0)| ≈ √(2R/(πd)), but at d ~ 10³ the escape time is also
+set by O(1/√d) data fluctuations along v*, so random-start simulations match the DMFT only up to a
+run-dependent time shift (the tests compare both from the same warm start m0). Not retrievable
+here (§9.1–9.3: paper body not in the stored pages): the loss of each MKUZ20 figure (logistic is
+used by default), their path counts, damping and plotted b/τ values.
+
+Known limitation: for long GD (b = 1) runs on 3 clusters the Monte-Carlo kernels are heavy-tailed
+(misclassified c = 0 samples have f ∝ r), and single repeats with 10³–10⁴ paths occasionally drift
+upward after t ≈ 20 (α = 3, Δ = 0.05); the repeat spread (the error bar) shows it — use more paths.
 
 Response estimators (parameter ``response``):
 

@@ -58,14 +58,19 @@ def repeat_seeds(root: np.random.SeedSequence, count: int) -> list:
     return [np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + (q,)) for q in range(count)]
 
 
-def compute(p: dict, ctx: PointContext) -> xr.Dataset:
-    dt, K = dmft.grid(p)
+def check_dmft_params(p: dict) -> None:
+    """Cross-parameter checks, run at validation time (raise ParameterError naming the key)."""
+    dt, _K = dmft.grid(p)
     check_params(p, dt=dt)
     if p["algorithm"] == "sgd" and p["dt"] is not None and abs(p["dt"] - p["eta"]) > 1e-12 * p["eta"]:
         raise ParameterError("dt: for algorithm=sgd the DMFT grid is the learning rate eta; leave dt unset")
     if p["clusters"] == 3 and p["m0"] == 0.0:
         raise ParameterError("m0: got 0, 3 clusters need m0 > 0 (m = 0 is a fixed point of the DMFT); "
                              "a random start in dimension d has |m(0)| ~ sqrt(2R/(pi d))")
+
+
+def compute(p: dict, ctx: PointContext) -> xr.Dataset:
+    dt, K = dmft.grid(p)
     Q = p["repeats"]
     seeds = repeat_seeds(ctx.root_seed, Q)
     need_mb = 8.0 * ((3 * p["paths"] + 6 * (K + 1)) * (K + 1)) / 2**20
@@ -119,6 +124,6 @@ register(Method(
     description="Dynamical mean-field theory (d → ∞) of GD, SGD or persistent SGD on the Gaussian-mixture "
                 "perceptron: Monte-Carlo solution of the effective gap process (causal one-pass solver, or the "
                 "damped Eissfeller–Opper iteration), with error bars from independent repeats.",
-    params=PARAMS, compute=compute, replicas=None, variables=VARIABLES,
+    params=PARAMS, compute=compute, replicas=None, variables=VARIABLES, check=check_dmft_params,
     reference="sgd_dmft.md §4 (corrected form); Mignacco et al. arXiv:2006.06098; "
               "Celentano et al. 2021 / Gerbelot et al. arXiv:2210.06591 for the discrete-time form"))

@@ -113,4 +113,4 @@ register(Method(
     description="Finite-size simulation of GD, SGD or persistent SGD (learning rate η, summed batch gradient, "
                 "ridge −η·lam·w) for a perceptron classifying a 2- or 3-cluster Gaussian mixture; runs in parallel.",
     params=PARAMS, compute=compute, replicas=("runs", "run"), variables=VARIABLES,
-    reference="sgd_dmft.md §2–§3, §4.4; Mignacco et al. arXiv:2006.06098"))
+    reference="sgd_dmft.md §2–§3, §4.4; Mignacco et al. arXiv:2006.06098", check=check_params))

@@ -148,7 +148,13 @@ def trajectories(inputs: dict, options: dict, out_stem: str) -> list[str]:
         if var == "test_error":
             ax.set_ylim(top=0.55)
     nsim = int(sim.sizes.get("run", 0)) if sim is not None else 0
-    axs[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="x-small",
+    handles, labels = {}, []
+    for ax in axs:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in handles:
+                handles[lab] = h
+                labels.append(lab)
+    axs[-1].legend([handles[k] for k in labels], labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="x-small",
                    title=(f"lines: DMFT ± Monte-Carlo error\npoints: simulation mean ± s.e.\nof {nsim} runs"
                           if sim is not None else "lines: DMFT ± Monte-Carlo error"),
                    title_fontsize="x-small")

@@ -467,7 +467,7 @@ def _interp_row(row: np.ndarray, i: int, s: float) -> float:
 
 
 def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
-          Nt: int = 256, dt0: float = 2.0 ** -10, Nc: int = 1, tol: float = 1e-10, max_sweeps: int = 500,
+          Nt: int = 256, dt0: float = 2.0 ** -10, Nc: int = 1, tol: float = 1e-9, max_sweeps: int = 200,
           cycles: int = 64, waiting_times=(), progress=None, omega: float = 1.0,
           extrap: float = 1.0, anderson: int = 5, nbe: int = 0,
           _return_state: bool = False) -> dict:

@@ -11,15 +11,17 @@ from sgsweep.analysis.registry import products_of
 from sgsweep.methods import ParameterError
 from sgsweep.sweeps import load_figures, load_sweeps
 
-try:
-    validate(config, "../schemas/config.schema.yaml")
-except WorkflowError as exc:
-    raise WorkflowError(f"invalid sweep config (schema workflow/schemas/config.schema.yaml):\n{exc}") from None
+# 1. every value against its parameter spec (messages name the key and the allowed range),
+# 2. the whole config against the JSON schema generated from the same specs.
 try:
     SWEEPS = load_sweeps(config)
     FIGURES = load_figures(config, SWEEPS)
 except ParameterError as exc:
     raise WorkflowError(f"invalid sweep config: {exc}") from None
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as exc:
+    raise WorkflowError(f"invalid sweep config (schema workflow/schemas/config.schema.yaml):\n{exc}") from None
 
 RESULTS = config.get("results", "results")
 # chunk index -> tasks, per sweep (hash buckets: a task never changes bucket when the grid grows)
@@ -28,9 +30,12 @@ PRODUCTS = {name: sorted(products_of(sweep.method.name)) for name, sweep in SWEE
 
 
 def chunk_digest(wildcards):
-    """Digest of a chunk's task list: the params rerun-trigger reruns a chunk iff its tasks change."""
+    """Digest of the point files a chunk must hold (method + path = point identity, seed, replica
+    block): the params rerun-trigger reruns a chunk iff that set changes. Settings that are not part
+    of a point's identity (the total `samples`) stay out, so adding samples reruns only the chunks
+    that receive new replica blocks."""
     tasks = CHUNKS[wildcards.sweep].get(int(wildcards.chunk), [])
-    text = json.dumps([t.to_json() for t in tasks], sort_keys=True)
+    text = json.dumps(sorted([t.method, t.relpath] for t in tasks))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
