@@ -276,13 +276,14 @@ def register(method: Method) -> Method:
     return method
 
 
+def import_all(modules) -> None:
+    """Import the modules that register methods, products or figures (idempotent)."""
+    for mod in modules:
+        importlib.import_module(mod)
+
+
 def _load_families() -> None:
-    for mod in FAMILY_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:  # a family not written yet
-            if exc.name != mod:
-                raise
+    import_all(FAMILY_MODULES)
 
 
 def get(name: str) -> Method:

@@ -39,12 +39,12 @@ CFG = {
     "sweeps": {
         "crash": {
             "method": "spiked.amp",
-            "grid": {"inv_delta2": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5], "N": [8, 12]},
+            "grid": {"inv_delta2": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5], "N": [8, 12]},
             "fixed": {"p": 3, "delta_p": 1.0, "iterations": 20},
             "samples": 4,
             "samples_per_task": 2,
             "seed": 5,
-            "chunks": 6,
+            "chunks": 8,
         },
         "flaky": {
             "method": "spiked.amp",
@@ -96,7 +96,8 @@ def _check_no_partial_files(results: Path) -> int:
             with netCDF4.Dataset(p) as nc:  # raises on a truncated / corrupt file
                 for v in nc.variables.values():
                     v[...]
-                assert "status" in nc.ncattrs(), f"{p}: no status attr"
+                if "/points/" in str(p):
+                    assert "status" in nc.ncattrs(), f"{p}: no status attr"
         elif p.suffix == ".json":
             json.loads(p.read_text())
     return leftovers
@@ -120,7 +121,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         if k:  # a SIGKILLed Snakemake leaves its lock behind
             r = subprocess.run(_cmd(cfg_file, "--unlock"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
             assert r.returncode == 0, r.stderr[-3000:]
-        delay = rnd.uniform(3.0, 25.0)
+        delay = rnd.uniform(2.0, 12.0)
         proc = subprocess.Popen(_cmd(cfg_file, "--rerun-incomplete"), cwd=tmp_path, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -172,4 +173,4 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         assert np.isnan(ov[1]).all() and np.isfinite(ov[0]).all()
     with xr.open_dataset(results / "crash" / "aggregate.nc") as agg:
         assert agg.attrs["failed_points"] == 0
-        assert agg.sizes["inv_delta2"] == 6 and agg.sizes["N"] == 2 and agg.sizes["sample"] == 4
+        assert agg.sizes["inv_delta2"] == 8 and agg.sizes["N"] == 2 and agg.sizes["sample"] == 4

@@ -10,8 +10,9 @@ and the workflow writes it to ``results/<sweep>/<name>.nc`` for every sweep of t
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable
+
+from ..methods import import_all
 
 #: modules whose import registers products
 PRODUCT_MODULES = (
@@ -36,12 +37,7 @@ def product(method: str, name: str):
 
 
 def _load() -> None:
-    for mod in PRODUCT_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    import_all(PRODUCT_MODULES)
 
 
 def products_of(method: str) -> dict[str, Callable]:

@@ -21,12 +21,12 @@ import json
 
 import numpy as np
 import xarray as xr
-from scipy import optimize, stats
+from scipy import stats
 
+from sgsweep.analysis.binomial import ONE_SIGMA, fit_curve
 from sgsweep.analysis.registry import product
 from sgsweep.retrieval import theory
 
-ONE_SIGMA = 0.682689492137086
 N_BOOT = 200
 
 
@@ -43,16 +43,9 @@ def clopper_pearson(k, n, level=ONE_SIGMA):
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def _nll(theta, x, k, n):
-    c, ls = theta
-    z = (x - c) / np.exp(ls)
-    # log p = -log(1+e^-z), log(1-p) = -log(1+e^z)
-    return float(np.sum(k * np.logaddexp(0, -z) + (n - k) * np.logaddexp(0, z)))
-
-
-def fit_logistic(alpha, k, n, start=None):
-    """ML logistic fit in ln α: returns (α½, width s) or (nan, nan) if the data do not bracket ½.
-    ``start`` = (α½, s) of a previous fit (bootstrap) replaces the two default starting points."""
+def fit_logistic(alpha, k, n):
+    """ML logistic fit in ln α (:func:`sgsweep.analysis.binomial.fit_curve`): returns (α½, width s),
+    or (nan, nan) if the data do not bracket ½."""
     alpha, k, n = (np.asarray(v, dtype=float) for v in (alpha, k, n))
     ok = n > 0
     alpha, k, n = alpha[ok], k[ok], n[ok]
@@ -61,23 +54,10 @@ def fit_logistic(alpha, k, n, start=None):
     p = k / n
     if not (np.any(p < 0.5) and np.any(p > 0.5)) and not np.any(p == 0.5):
         return np.nan, np.nan
-    x = np.log(alpha)
-    c0 = _interp_half(x, p)
-    c0 = np.mean(x) if not np.isfinite(c0) else c0
-    span = max(np.ptp(x), 1e-3)
-    best = None
-    starts = [(c0, 0.05 * span), (c0, 0.2 * span)] if start is None else [(np.log(start[0]), start[1])]
-    for c_init, s0 in starts:
-        r = optimize.minimize(_nll, [c_init, np.log(s0)], args=(x, k, n), method="Nelder-Mead",
-                              options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000})
-        if best is None or r.fun < best.fun:
-            best = r
-    c, ls = best.x
-    # a perfectly separated data set drives s -> 0: bound it below by a tiny fraction of the grid
-    s = max(np.exp(ls), 1e-4 * span)
-    if not (x.min() - span <= c <= x.max() + span):
+    x0, s, _plateau, status = fit_curve(np.log(alpha), k, n)
+    if status != "ok":
         return np.nan, np.nan
-    return float(np.exp(c)), float(s)
+    return float(np.exp(x0)), float(s)
 
 
 def _interp_half(x, p):
@@ -107,7 +87,7 @@ def crossing(alpha, k, n, n_boot=N_BOOT, seed=0):
     boots, widths = [], []
     for _ in range(n_boot):
         kb = gen.binomial(n.astype(np.int64), p)
-        ab, sb = fit_logistic(alpha, kb, n, start=(a_half, s))
+        ab, sb = fit_logistic(alpha, kb, n)
         if np.isfinite(ab):
             boots.append(ab)
             widths.append(sb)

@@ -10,8 +10,9 @@ Figures read aggregates and products only; they never recompute physics.
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable
+
+from ..methods import import_all
 
 FIGURE_MODULES = (
     "sgsweep.plots.spiked",
@@ -36,12 +37,7 @@ def figure(kind: str):
 
 
 def _load() -> None:
-    for mod in FIGURE_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod:
-                raise
+    import_all(FIGURE_MODULES)
 
 
 def get_figure(kind: str) -> Callable:

@@ -21,6 +21,7 @@ import xarray as xr  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
 from sgsweep.plots.registry import figure  # noqa: E402
+from sgsweep.plots.style import save  # noqa: E402
 
 THEORY_STYLE = {
     "alpha_it": ("k", r"$\alpha_{\rm IT}=1$"),
@@ -28,14 +29,6 @@ THEORY_STYLE = {
     "alpha_gd": ("tab:red", r"$\alpha_{\rm GD}^{\rm 1RSB}\approx13.8$ ($d\to\infty$, $m=1$)"),
     "alpha_overparam": ("tab:green", r"$\alpha=2$ ($m\geq d$)"),
 }
-
-
-def _save(fig, out_stem: str) -> list[str]:
-    paths = [out_stem + ".png", out_stem + ".pdf"]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
-    return paths
 
 
 def _scalar(ds: xr.Dataset, name: str, sel: dict):
@@ -130,7 +123,7 @@ def success_figure(inputs: dict, options: dict, out_stem: str) -> list[str]:
     ax.plot([], [], "-", color="gray", label="logistic fit (lines)")
     ax.legend(fontsize=7, loc=options.get("legend_loc", "best"),
               title="points: Clopper-Pearson 1σ bars", title_fontsize=7)
-    return _save(fig, out_stem)
+    return save(fig, out_stem)
 
 
 def _records(thr: list[xr.Dataset]):
@@ -204,4 +197,4 @@ def crossing_figure(inputs: dict, options: dict, out_stem: str) -> list[str]:
     bx.set_title("Sharpness of the transition (smaller = sharper)")
     bx.grid(alpha=0.3)
     bx.legend(fontsize=7)
-    return _save(fig, out_stem)
+    return save(fig, out_stem)

@@ -24,10 +24,27 @@ reference code CodeD, spiked.md §2.3) generalised to any temperature T ≥ 0:
   on the slow factor (integration by parts) and the fast factor enters through its interval average
   (computed with the quadratic rule (−1, 8, 5)/12 while the grid resolves it, then inherited), which
   makes every interval rule exact for the fast part and second order for the slow part;
+* the FDT-adapted split is used only for s > t/2 (row i: intervals l > i//2); for s ≤ t/2 the
+  plain form R = −∂_sχ (trapezoid) is used. Reason (found numerically, spiked.md §6.1 reports the
+  same drift for CodeD): after an escape at a finite time t* the functions of s vary sharply
+  around s ≈ t* while R(t, s≈t*) ≈ 0; in the split form the two O(1) parts a∂_sC and ∂_sX cancel
+  there only up to discretisation errors that grow with h, and C̄ drifts away from m_BO once h is
+  comparable to the width of the escape (C̄(50) = 0.83048 instead of 0.828427 at p=3, Δ2=0.2,
+  Δp=1, T=1, Nt=128; with the split 0.828444);
 * time derivative: BDF2 (1.5 f_i − 2 f_{i−1} + 0.5 f_{i−2})/h; the Nc entries next to the diagonal
-  are copied from the previous row (time-translation invariance of the short-time part, as CodeD);
+  (Nc = 1 at T = 0, 2 at T > 0 by default: at T > 0, BDF2 for the first computed entry must not
+  reach back to the cusp of C on the diagonal) are taken from the previous rows along the diagonal:
+  linear extrapolation while h·μ < 1 (second order in the slow drift of the short-time part),
+  plain copy (time-translation invariance, as CodeD) afterwards (the extrapolation is unstable for
+  h ≫ 1/μ);
 * the implicit equations of a new row are solved by Gauss–Seidel sweeps (Newton step on the
-  diagonal coefficient) until the largest update is below ``tol`` or ``max_sweeps`` is reached.
+  diagonal coefficient, including ∂μ/∂C̄ for C̄, μ updated incrementally after every entry),
+  accelerated by Anderson mixing (history ``anderson``), until the largest update is below
+  ``tol`` or ``max_sweeps`` is reached (then status ``max_iterations``, the row is kept).
+
+Known limitation: for h·μ ≳ 7–14 (e.g. t ≳ 130 at Nt = 128, p=3, Δ2=0.2, T=1; t ≈ 500 at
+Nt = 256, Δ2=0.7) the row iteration stops converging and the run ends with status ``diverged``
+(NaN after that time); the late-time stability of the doubling grid is not solved.
 
 Memory O(Nt²) (13 arrays of (Nt+1)² doubles), work O(Nt³) per doubling cycle (numba, all inner loops
 run over contiguous rows: symmetric arrays and transposed copies are kept for that purpose).
@@ -105,34 +122,41 @@ def _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT):
 
 
 @njit(cache=True)
-def _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb):
-    """μ(t_i) and e(t_i) from the interval rules (module docstring)."""
+def _mu_energy(i, Li, a, T, tzero, p, i2, ip, q1, Q1, C, K, M, G, X, Mv, Gv, Xv, Cb):
+    """μ(t_i) and e(t_i) from the interval rules (module docstring). Intervals l > Li use the
+    FDT-adapted split R = a∂_sC + ∂_sX, intervals l ≤ Li the plain form R = −∂_sχ (trapezoid)."""
     cb = Cb[i]
-    mu = T + cb * _f1(cb, p, i2, ip) + a * (q1 - C[i, 0] * M[i, 0])
-    c0 = C[i, 0]
-    e = -(cb * cb * i2 * 0.5 + cb ** p * ip / p) - a * (Q1 - (c0 * c0 * i2 * 0.5 + c0 ** p * ip / p))
+    cL = C[i, Li]
+    mu = T + cb * _f1(cb, p, i2, ip) + a * (q1 - cL * M[i, Li])
+    e = -(cb * cb * i2 * 0.5 + cb ** p * ip / p) - a * (Q1 - (cL * cL * i2 * 0.5 + cL ** p * ip / p))
     for l in range(1, i + 1):
         if tzero:
             mu += X[i, l] * G[i, l] - X[i, l - 1] * G[i, l - 1] - Xv[i, l] * (G[i, l] - G[i, l - 1])
             e -= X[i, l] * M[i, l] - X[i, l - 1] * M[i, l - 1] - Xv[i, l] * (M[i, l] - M[i, l - 1])
-        else:
+        elif l > Li:
             dx = X[i, l] - X[i, l - 1]
             mu += dx * Gv[i, l]
             e -= dx * Mv[i, l]
+        else:
+            dk = K[i, l] - K[i, l - 1]
+            mu -= dk * 0.5 * (G[i, l] + G[i, l - 1])
+            e += dk * 0.5 * (M[i, l] + M[i, l - 1])
     return mu, e
 
 
 @njit(cache=True)
-def _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv):
+def _mu_local(i, j, Li, a, tzero, q1, C, K, M, G, X, Gv, Xv):
     """The terms of μ(t_i) (see :func:`_mu_energy`) that involve the entry (i, j), averages frozen."""
     s = 0.0
-    if j == 0:
-        s += a * (q1 - C[i, 0] * M[i, 0])
+    if j == Li:
+        s -= a * C[i, Li] * M[i, Li]
     for l in range(max(j, 1), min(j + 1, i) + 1):
         if tzero:
             s += X[i, l] * G[i, l] - X[i, l - 1] * G[i, l - 1] - Xv[i, l] * (G[i, l] - G[i, l - 1])
-        else:
+        elif l > Li:
             s += (X[i, l] - X[i, l - 1]) * Gv[i, l]
+        else:
+            s -= (K[i, l] - K[i, l - 1]) * 0.5 * (G[i, l] + G[i, l - 1])
     return s
 
 
@@ -224,7 +248,7 @@ def _anderson(n, mk, k, Fh, Gh, gam, mat, rhs, unew):
 
 
 @njit(cache=True)
-def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe,
+def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe, split,
                C, K, X, M, N, G, Cv, Mv, Nv, Gv, Xv, ChT, KhT, Cb, mu, en, rowres, rowsweeps,
                u0, Fh, Gh, gam, mat, rhs):
     """Compute rows i_start..i_end (inclusive) of the window with step h.
@@ -234,6 +258,7 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
     q1 = i2 + ip
     Q1 = 0.5 * i2 + ip / p
     for i in range(i_start, i_end + 1):
+        Li = i // 2 if (split and not tzero) else 0
         # (1) near-diagonal entries: copy along the diagonal (time-translation invariance)
         C[i, i] = 1.0
         K[i, i] = 0.0
@@ -266,7 +291,7 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
             _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
         Cb[i] = 2.0 * Cb[i - 1] - Cb[i - 2]
         _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT)
-        mu_i, e_i = _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb)
+        mu_i, e_i = _mu_energy(i, Li, a, T, tzero, p, i2, ip, q1, Q1, C, K, M, G, X, Mv, Gv, Xv, Cb)
         # (3) Gauss–Seidel sweeps
         sweeps = 0
         res = 1.0
@@ -306,19 +331,29 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                 cT = ChT[j]
                 kT = KhT[j]
                 for l in range(j + 1, m + 1):
-                    w = a * (M[i, l] - M[i, l - 1]) + 0.5 * (X[i, l] - X[i, l - 1]) * (N[i, l] + N[i, l - 1])
+                    if l > Li:
+                        w = a * (M[i, l] - M[i, l - 1]) + 0.5 * (X[i, l] - X[i, l - 1]) * (N[i, l] + N[i, l - 1])
+                    else:
+                        w = -0.5 * (K[i, l] - K[i, l - 1]) * (N[i, l] + N[i, l - 1])
                     sC += w * cT[l]
                     sK += w * kT[l]
                 # s in [0, t_j] (C only): X-parts of both C integrals
                 cvj = Cv[j]
                 xvj = Xv[j]
                 xj = X[j]
+                kj = K[j]
                 for l in range(1, j + 1):
-                    w = 0.5 * (X[i, l] - X[i, l - 1]) * (N[i, l] + N[i, l - 1])
-                    sC += w * cvj[l]
-                    sC += M[i, l] * xj[l] - M[i, l - 1] * xj[l - 1] - xvj[l] * (M[i, l] - M[i, l - 1])
-                # boundary terms of the integrations by parts (a-part)
-                sC += a * (M[i, i] * C[i, j] - M[i, m] * C[m, j] + M[i, j] - M[i, 0] * C[j, 0])
+                    dM = M[i, l] - M[i, l - 1]
+                    nb = 0.5 * (N[i, l] + N[i, l - 1])
+                    # ∫_l R(t,s) f2(C(t,s)) C(t_j, s) ds
+                    if l > Li:
+                        sC += (a * dM + (X[i, l] - X[i, l - 1]) * nb) * cvj[l]
+                    else:
+                        sC -= (K[i, l] - K[i, l - 1]) * nb * cvj[l]
+                    # ∫_l f1(C(t,s)) R(t_j,s) ds = −Δ(M χ(t_j,·)) + avg(χ(t_j,·)) ΔM  (by parts)
+                    sC += -(M[i, l] * kj[l] - M[i, l - 1] * kj[l - 1]) + (-xvj[l] - a * cvj[l]) * dM
+                # boundary terms of the integration by parts on (t_m, t_i] (a-part)
+                sC += a * (M[i, i] * C[i, j] - M[i, m] * C[m, j])
                 sK += a * (M[i, i] * K[i, j] - M[i, m] * K[m, j])
                 FC = -mu_i * C[i, j] + fcb * Cb[j] + sC
                 FK = 1.0 - mu_i * K[i, j] + sK
@@ -338,7 +373,7 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                     dKv = (FK - (1.5 * K[i, j] - 2.0 * K[i - 1, j] + 0.5 * K[i - 2, j]) / h) / D
                 dCv *= omega
                 dKv *= omega
-                mu_old = _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv)
+                mu_old = _mu_local(i, j, Li, a, tzero, q1, C, K, M, G, X, Gv, Xv)
                 c = C[i, j] + dCv
                 if c > 1.0:
                     c = 1.0
@@ -347,14 +382,17 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                 C[i, j] = c
                 K[i, j] += dKv
                 _set_fun(i, j, a, p, i2, ip, C, K, X, M, N, G)
-                mu_i += _mu_local(i, j, a, tzero, q1, C, M, G, X, Gv, Xv) - mu_old
+                mu_i += _mu_local(i, j, Li, a, tzero, q1, C, K, M, G, X, Gv, Xv) - mu_old
                 ad = abs(dCv) + abs(dKv) * (1.0 if T == 0.0 else T)
                 if ad > res:
                     res = ad
             # overlap C̄(t_i)
             cb = Cb[i]
-            sB = a * (M[i, i] * cb - M[i, 0] * Cb[0])
+            sB = a * (M[i, i] * cb - M[i, Li] * Cb[Li])
             for l in range(1, i + 1):
+                if l <= Li:
+                    sB -= (K[i, l] - K[i, l - 1]) * 0.5 * (N[i, l] * Cb[l] + N[i, l - 1] * Cb[l - 1])
+                    continue
                 sB -= a * Mv[i, l] * (Cb[l] - Cb[l - 1])
                 if tzero:
                     sB += (X[i, l] * N[i, l] * Cb[l] - X[i, l - 1] * N[i, l - 1] * Cb[l - 1]
@@ -378,7 +416,7 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
             if abs(dB) > res:
                 res = abs(dB)
             _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT)
-            mu_i, e_i = _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb)
+            mu_i, e_i = _mu_energy(i, Li, a, T, tzero, p, i2, ip, q1, Q1, C, K, M, G, X, Mv, Gv, Xv, Cb)
             if not (res < 1e6) or not (abs(Cb[i]) < 1.5):
                 break
             if res < tol:
@@ -395,7 +433,7 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                     _anderson(nu, mk, kk, Fh, Gh, gam, mat, rhs, u0)
                     _unpack(i, nj, a, p, i2, ip, u0, C, K, X, M, N, G, Cb)
                     _row_averages(i, Nc, C, M, N, G, X, K, Cv, Mv, Nv, Gv, Xv, ChT, KhT)
-                    mu_i, e_i = _mu_energy(i, a, T, tzero, p, i2, ip, q1, Q1, C, M, G, X, Mv, Gv, Xv, Cb)
+                    mu_i, e_i = _mu_energy(i, Li, a, T, tzero, p, i2, ip, q1, Q1, C, K, M, G, X, Mv, Gv, Xv, Cb)
         mu[i] = mu_i
         en[i] = e_i
         rowres[i] = res
@@ -467,9 +505,9 @@ def _interp_row(row: np.ndarray, i: int, s: float) -> float:
 
 
 def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
-          Nt: int = 256, dt0: float = 2.0 ** -10, Nc: int = 1, tol: float = 1e-9, max_sweeps: int = 200,
+          Nt: int = 256, dt0: float = 2.0 ** -10, Nc: int = 0, tol: float = 1e-9, max_sweeps: int = 200,
           cycles: int = 64, waiting_times=(), progress=None, omega: float = 1.0,
-          extrap: float = 1.0, anderson: int = 5, nbe: int = 0,
+          extrap: float = 1.0, anderson: int = 5, nbe: int = 0, split: bool = True,
           _return_state: bool = False) -> dict:
     """Kim–Latz solution of the DMFT of spiked.md §2.1 (see the module docstring for the scheme).
 
@@ -482,6 +520,8 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
     """
     if Nt < 8 or Nt % 2:
         raise ValueError("Nt must be an even integer >= 8")
+    if Nc == 0:  # automatic: 1 at T = 0 (C smooth at the diagonal), 2 at T > 0 (cusp of C)
+        Nc = 1 if float(T) == 0.0 else 2
     if not 1 <= Nc <= Nt // 4:
         raise ValueError("Nc must be in [1, Nt/4]")
     p = int(p)
@@ -552,7 +592,7 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
 
     status = "converged"
     t0 = _time.time()
-    last = _fill_rows(Nc + 2, Nt, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe, *args, *work)
+    last = _fill_rows(Nc + 2, Nt, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe, split, *args, *work)
     record(0, 0, min(last, Nt), h)
     k_next = Nt + 1
     cyc = 0
@@ -562,7 +602,10 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
         h *= 2.0
         cyc += 1
         i_stop = min(Nt, Nt // 2 + (nout - k_next))
-        last = _fill_rows(Nt // 2 + 1, i_stop, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, extrap, mhist, nbe, *args, *work)
+        # diagonal extrapolation (second order in the slow drift of the short-time part) while
+        # h·μ < 1; plain copy (time-translation invariance, stable for h ≫ 1/μ) afterwards
+        ex = extrap if h * abs(mu[Nt // 2]) < 1.0 else 0.0
+        last = _fill_rows(Nt // 2 + 1, i_stop, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, omega, ex, mhist, nbe, split, *args, *work)
         record(k_next, Nt // 2 + 1, last, h)
         k_next += last - Nt // 2
         diverged = last < i_stop
