@@ -232,9 +232,10 @@ def _fmt_pipeline(rows: list[dict]) -> str:
     lines = [f"{'points':>8} {'jobs':>6} {'dry run s':>10} {'agg points':>11} {'aggregate s':>12} {'status s':>9}  jobs by rule"]
     for r in rows:
         ap = r.get("aggregate_points")
+        agg = f"{r['aggregate_s']:.1f}" if ap else "-"
+        st = f"{r['status_s']:.1f}" if ap else "-"
         lines.append(
-            f"{r['points']:>8} {r['jobs']:>6} {r['dry_run_s']:>10.1f} {ap if ap else '-':>11} "
-            f"{r['aggregate_s'] if ap else float('nan'):>12.1f} {r.get('status_s', float('nan')):>9.1f}  "
+            f"{r['points']:>8} {r['jobs']:>6} {r['dry_run_s']:>10.1f} {ap if ap else '-':>11} {agg:>12} {st:>9}  "
             + ", ".join(f"{k} {v}" for k, v in r["jobs_by_rule"].items()))
     return "\n".join(lines)
 

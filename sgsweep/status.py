@@ -13,6 +13,10 @@ its files has status ``failed`` (the error is in that file's ``error`` attr and 
 taken from the chunk manifests (``results/<sweep>/chunks/<chunk>.json``) when they record it, else
 read from the file's ``status`` attribute. ``aggregate`` says whether ``aggregate.nc`` exists and
 covers the current grid (its ``sweep`` attr equals the config's sweep).
+
+A failed point stays failed (its file is a result: the error). To retry it, delete its file, its
+chunk's manifest and the sweep's aggregate, then rerun Snakemake (which recomputes only the deleted
+points): ``sgsweep status --failed-files | xargs rm -f``.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ def sweep_status(sweep, root: str | os.PathLike) -> dict:
     sdir = root / sweep.name
     known = _manifest_status(sdir)
     per_point: dict[str, list] = {}
+    bad_tasks = []
     tasks_total = tasks_present = read_files = 0
     for task in sweep.tasks():
         tasks_total += 1
@@ -92,9 +97,18 @@ def sweep_status(sweep, root: str | os.PathLike) -> dict:
             if st is None:
                 st = _file_status(f)
                 read_files += 1
+            if st in ("failed", "unreadable"):
+                bad_tasks.append(task)
         per_point.setdefault(task.point_id, []).append(st)
     done = failed = pending = 0
     failed_ids = []
+    # to retry the failed points: their files, their chunks' manifests and the aggregate (Snakemake
+    # does not regenerate a missing intermediate file while everything downstream of it exists)
+    failed_files = [str(root / t.relpath) for t in bad_tasks]
+    failed_files += [str(sdir / "chunks" / f"{c}.json") for c in sorted({sweep.chunk_of(t) for t in bad_tasks})
+                     if (sdir / "chunks" / f"{c}.json").exists()]
+    if bad_tasks and (sdir / "aggregate.nc").exists():
+        failed_files.append(str(sdir / "aggregate.nc"))
     for pid, sts in per_point.items():
         if any(s in ("failed", "unreadable") for s in sts):
             failed += 1
@@ -129,6 +143,7 @@ def sweep_status(sweep, root: str | os.PathLike) -> dict:
         "tasks_present": tasks_present,
         "aggregate": agg_state,
         "failed_points": failed_ids[:20],
+        "failed_files": failed_files,
         "files_opened": read_files,
     }
 
@@ -165,6 +180,9 @@ def main(argv: list[str]) -> int:
                     help=f"sweep config(s), merged in order like snakemake --configfile (default {DEFAULT_CONFIG})")
     ap.add_argument("-d", "--directory", default=".", help="working directory of the run (results/ is relative to it)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--failed-files", action="store_true",
+                    help="print only the files to delete to retry the failed points (their point files, chunk "
+                    "manifests and the aggregate), one per line: sgsweep status --failed-files | xargs rm -f")
     args = ap.parse_args(argv)
     from .methods import ParameterError
 
@@ -178,7 +196,11 @@ def main(argv: list[str]) -> int:
     except ParameterError as exc:
         print(f"sgsweep status: invalid sweep config: {exc}", file=sys.stderr)
         return 2
-    if args.json:
+    if args.failed_files:
+        for r in rows:
+            for f in r["failed_files"]:
+                print(f)
+    elif args.json:
         print(json.dumps(rows, indent=1))
     else:
         print(format_table(rows))

@@ -121,7 +121,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         if k:  # a SIGKILLed Snakemake leaves its lock behind
             r = subprocess.run(_cmd(cfg_file, "--unlock"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
             assert r.returncode == 0, r.stderr[-3000:]
-        delay = rnd.uniform(2.0, 12.0)
+        delay = rnd.uniform(4.0, 14.0)
         proc = subprocess.Popen(_cmd(cfg_file, "--rerun-incomplete"), cwd=tmp_path, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -56,9 +56,12 @@ def test_bits_independent_of_threads():
 
 
 def test_three_clusters_require_m0():
+    # refused at validation, before any computation (m = 0 is a fixed point of the 3-cluster DMFT)
+    from sgsweep.methods import ParameterError
+
     params = {k: v for k, v in BASE.items() if k != "dt"}
-    ds = compute_point("mixture.dmft", dict(params, clusters=3, m0=0.0), seed=1)
-    assert ds.attrs["status"] == "failed" and "m0" in ds.attrs["error"]
+    with pytest.raises(ParameterError, match="m0: got 0, 3 clusters need m0 > 0"):
+        compute_point("mixture.dmft", dict(params, clusters=3, m0=0.0), seed=1)
 
 
 def test_two_cluster_dmft_error_never_below_oracle_floor():

@@ -54,8 +54,11 @@ def test_contract_names_and_dims():
 
 
 def test_bad_psgd_tau_is_rejected_with_key():
-    ds = compute_point("mixture.sim", dict(BASE, algorithm="psgd", tau=0.1, runs=1), seed=1)
-    assert ds.attrs["status"] == "failed" and "tau" in ds.attrs["error"]
+    # refused at validation, before any computation, naming the key and the bound
+    from sgsweep.methods import ParameterError
+
+    with pytest.raises(ParameterError, match="tau: got 0.1, persistent SGD needs tau >="):
+        compute_point("mixture.sim", dict(BASE, algorithm="psgd", tau=0.1, runs=1), seed=1)
 
 
 def test_two_cluster_error_never_below_oracle_floor():

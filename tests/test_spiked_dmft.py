@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sgsweep.spiked import dmft
-from sgsweep.spiked.theory import gf_asymptotics, langevin_asymptotics, m_bo, m_ml
+from sgsweep.spiked.theory import gf_asymptotics, langevin_asymptotics, m_bo
 
 
 def _at(r, t):
@@ -122,3 +122,56 @@ def test_method_point_and_threshold_fit():
     t = 3.0 * (x - 2.0) ** -1.3 + 5.0
     f = fit_threshold(x, t)
     assert abs(f["x_star"] - 2.0) < 1e-3 and abs(f["gamma"] - 1.3) < 1e-2
+
+
+@pytest.mark.slow
+def test_near_langevin_threshold_long_run():
+    """p=3, Δp=1, Δ2=0.7, T=1 (1/Δ2 = 1.4286, just above the conjectured Langevin line √2): the
+    solver runs to t ≥ 10^4 without aborting; C̄ stays small (< 0.05) up to t = 1000 while μ(t)
+    increases smoothly (aging), and the late state is the Bayes-optimal equilibrium
+    (C̄ → m_BO = 0.474546, μ → 1 + Q'(1), e → −Q(1))."""
+    r = dmft.solve(3, 0.7, 1.0, 1.0, 1e-4, 1e4, Nt=256)
+    assert r["status"] in ("converged", "max_iterations")
+    assert r["t_reached"] >= 1e4
+    t, c, mu = r["time"], r["overlap"], r["mu"]
+    early = (t >= 10) & (t <= 1000)
+    assert np.all(np.abs(c[early]) < 0.05)
+    # smooth: no step larger than 5e-3 (small dips, ≤ 3e-3, occur at the grid contractions)
+    assert np.all(np.abs(np.diff(mu[early])) < 5e-3)
+    assert mu[early][-1] > mu[early][0]
+    eq = langevin_asymptotics(3, 0.7, 1.0)
+    assert abs(c[-1] - eq["m"]) < 1e-3
+    assert abs(mu[-1] - eq["mu"]) < 1e-3
+    assert abs(r["energy"][-1] - eq["energy"]) < 1e-3
+
+
+def test_thresholds_product_and_figures(tmp_path):
+    """Product `thresholds` on a synthetic aggregate (two Δp) recovers the planted 1/Δ2* and
+    carries the T=0 conjecture; the three figure kinds write PNG + PDF (+ the table)."""
+    import xarray as xr
+
+    from sgsweep.analysis.registry import products_of
+    from sgsweep.plots.registry import get_figure
+
+    x = np.array([2.2, 2.4, 2.6, 3.0, 3.5, 4.0])
+    t = np.linspace(0.0, 100.0, 101)
+    tc = np.stack([3.0 * (x - 2.0) ** -1.2 + 8.0, 2.0 * (x - 1.8) ** -1.5 + 6.0])
+    ov = 0.8 / (1.0 + np.exp(-(t[None, None, :] - tc[:, :, None])))
+    agg = xr.Dataset({"overlap": (("delta_p", "inv_delta2", "time"), ov),
+                      "mu": (("delta_p", "inv_delta2", "time"), 4.0 + 0 * ov),
+                      "t_conv": (("delta_p", "inv_delta2"), tc)},
+                     coords={"delta_p": [1.0, 2.0], "inv_delta2": x, "time": t, "p": 3, "T": 0.0})
+    sweep = {"name": "s", "method": "spiked.dmft", "axes": ["delta_p", "inv_delta2"], "fixed": {"p": 3, "T": 0}}
+    thr = products_of("spiked.dmft")["thresholds"](agg, sweep)
+    assert np.allclose(thr["inv_delta2_threshold"].sel(delta_p=1.0), 2.0, atol=1e-3)
+    assert np.allclose(thr["inv_delta2_threshold"].sel(delta_p=2.0), 1.8, atol=1e-3)
+    assert np.allclose(thr["inv_delta2_conjecture"].values, [2.0, (1 + math.sqrt(5)) / 2])
+    paths = get_figure("spiked.dmft_tconv")({"dmft": agg, "thresholds": thr}, {}, str(tmp_path / "tc"))
+    paths += get_figure("spiked.dmft_curves")({"dmft": agg}, {"delta_p": 1.0}, str(tmp_path / "cu"))
+    sim = xr.Dataset({"overlap": (("sample", "time"), np.tile(ov[0, 0], (4, 1)) + 1e-3)},
+                     coords={"sample": np.arange(4), "time": t})
+    paths += get_figure("spiked.dmft_vs_sim")({"dmft": agg.isel(delta_p=0, inv_delta2=0), "sim": sim}, {},
+                                              str(tmp_path / "vs"))
+    for p in paths:
+        assert (tmp_path / p.split("/")[-1]).stat().st_size > 0
+    assert any(p.endswith(".txt") for p in paths) and sum(p.endswith(".pdf") for p in paths) == 3

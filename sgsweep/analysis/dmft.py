@@ -7,9 +7,10 @@ Product ``thresholds`` of ``spiked.dmft`` sweeps: for every Δp (and any other n
 on the points where C̄ reached half its target (finite ``t_conv``), by least squares on log t_conv
 (scipy ``least_squares``; x* < min x, γ > 0). With fewer than 5 points B is fixed to 0. The error of
 1/Δ2* is the square root of the diagonal of the Gauss–Newton covariance (J^T J)^{-1} s², s² the
-residual variance. The closed-form conjecture 1/Δ2 = (1 + √(1 + 4(p−1)(1 − TΔ2)^{p−2}/Δp))/2-type
-line of spiked.md §4.4 (:func:`sgsweep.spiked.theory.inv_delta2_langevin`, = GF line at T = 0) is
-stored beside it.
+residual variance. The closed-form conjecture of spiked.md §4.4 at the sweep's T
+(:func:`sgsweep.spiked.theory.inv_delta2_langevin`; T = 0: (1 + √(1 + 4(p−1)/Δp))/2) is stored
+beside it. Caveat (measured, see the solver docstring): the extracted value depends on C̄(0) and on
+the resolution Nt, because the pre-escape aging phase amplifies errors of the growth rate.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ Kinds:
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from sgsweep.plots.registry import figure
 
