@@ -14,7 +14,7 @@ min_version("9.0")
 # than being deep-merged into it (a merge would silently add the default sweeps to every run).
 if not config:
 
-    configfile: "workflow/config/default.yaml"
+    configfile: f"{workflow.basedir}/workflow/config/default.yaml"
 
 
 include: "workflow/rules/common.smk"

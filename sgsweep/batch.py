@@ -3,7 +3,9 @@
 Each task's point file is written atomically; a task whose file already exists is skipped, so a
 chunk rerun after a crash, or after the grid grew and new tasks fell into this chunk, computes only
 what is missing. A failed solve is written as a dataset with status ``failed`` and the error (the
-other tasks go on). The manifest lists every task of the chunk with its status and is written last.
+other tasks go on). Last, the chunk writes its manifest (every task with its status, JSON) and a
+read cache of its point files (:func:`sgsweep.store.write_read_cache`), so that the aggregation of
+a sweep reads a few chunk caches instead of one netCDF file per point (10^4 points in seconds).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from pathlib import Path
 
 from .point import compute_point
-from .store import write_atomic, write_text_atomic
+from .store import read_point_files, write_atomic, write_read_cache, write_text_atomic
 
 log = logging.getLogger("sgsweep")
 
@@ -29,7 +31,7 @@ def run_tasks(tasks: list[dict], root: str, threads: int = 1, memory_mb: float =
     for k, t in enumerate(tasks):
         path = root / t["path"]
         if path.exists():
-            done.append({"path": t["path"], "cached": True})
+            done.append({"path": t["path"], "cached": True})  # status filled in from the read cache
             continue
         ds = _compute(t, threads, memory_mb)
         write_atomic(ds, path)
@@ -53,7 +55,19 @@ def _compute(t: dict, threads: int, memory_mb: float):
     )
 
 
-def run_chunk(tasks: list[dict], root: str, manifest: str, threads: int = 1, memory_mb: float = 4000.0) -> None:
-    """Run ``tasks`` and write the manifest (JSON) atomically once all point files exist."""
+def run_chunk(tasks: list[dict], root: str, manifest: str, cache: str | None = None, threads: int = 1,
+              memory_mb: float = 4000.0) -> None:
+    """Run ``tasks``, then write the read cache and the manifest (JSON) atomically."""
+    from . import methods
+
     done = run_tasks(tasks, root, threads, memory_mb)
+    if tasks:
+        skip = set(methods.get(tasks[0]["method"]).param_names)
+        raws = read_point_files(root, [t["path"] for t in tasks], skip)
+        for entry in done:
+            entry["status"] = str(raws[entry["path"]]["attrs"].get("status", "ok"))
+        if cache is not None:
+            write_read_cache(raws, cache)
+    elif cache is not None:
+        write_read_cache({}, cache)
     write_text_atomic(json.dumps({"tasks": done}, indent=1, sort_keys=True), manifest)

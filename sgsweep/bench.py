@@ -16,8 +16,10 @@
   Snakefile (``snakemake -n``) in a temporary directory: ``dry_run_s`` (wall time of the whole
   command) and ``jobs`` (total jobs of the plan, ``jobs_by_rule`` per rule). Then
   ``--aggregate-points`` (default min(points, 10^4)) point files are put on disk (one real point file
-  computed, hard-linked to every other task's path) and :func:`sgsweep.store.aggregate` combines
-  them: ``aggregate_s``; ``status_s`` is ``sgsweep status`` on that tree.
+  computed, hard-linked to every other task's path), each chunk writes its manifest and read cache
+  as the chunk jobs do (``chunk_caches_s_all_chunks``, spread over the chunk jobs in a real run),
+  and :func:`sgsweep.store.aggregate` combines them: ``aggregate_s``; ``status_s`` is
+  ``sgsweep status`` on that tree.
 
 Timings are wall-clock on whatever else the machine is doing; read them as orders of magnitude.
 """
@@ -177,8 +179,8 @@ def dry_run(points: int, chunks: int | None = None, workdir: Path | None = None)
 def aggregation(points: int) -> dict:
     """Put ``points`` point files on disk (hard links of one real file) and aggregate them."""
     from . import status as status_mod
-    from .batch import run_tasks
-    from .store import aggregate, write_atomic, write_text_atomic
+    from .batch import run_chunk, run_tasks
+    from .store import aggregate, write_atomic
     from .sweeps import parse_sweep
 
     cfg = synthetic_config(points)
@@ -197,13 +199,18 @@ def aggregation(points: int) -> dict:
                 os.link(template, dst)
             except OSError:
                 shutil.copyfile(template, dst)
-        # the chunk manifests a real run leaves (they carry each file's status for `sgsweep status`)
-        for c, ts in sweep.chunked_tasks().items():
-            write_text_atomic(json.dumps({"tasks": [{"path": t.relpath, "cached": False, "status": "ok"} for t in ts]}),
-                              root / sweep.name / "chunks" / f"{c}.json")
         t_files = time.perf_counter() - t0
+        # what the chunk jobs leave besides the point files (in a real run this is spread over the
+        # chunk jobs, in parallel): manifests with each file's status and the read caches
         t0 = time.perf_counter()
-        ds = aggregate(sweep, root)
+        caches = []
+        for c, ts in sweep.chunked_tasks().items():
+            chunk_dir = root / sweep.name / "chunks"
+            caches.append(chunk_dir / f"{c}.pkl")
+            run_chunk([t.to_json() for t in ts], str(root), str(chunk_dir / f"{c}.json"), str(caches[-1]))
+        t_caches = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ds = aggregate(sweep, root, caches=caches)
         t_agg = time.perf_counter() - t0
         t0 = time.perf_counter()
         write_atomic(ds, wd / "aggregate.nc")
@@ -214,7 +221,7 @@ def aggregation(points: int) -> dict:
         assert st[0]["done"] == points, st
         return {"aggregate_points": points, "aggregate_s": t_agg, "aggregate_write_s": t_write,
                 "aggregate_MB": (wd / "aggregate.nc").stat().st_size / 1e6, "status_s": t_status,
-                "make_files_s": t_files}
+                "make_files_s": t_files, "chunk_caches_s_all_chunks": t_caches}
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 

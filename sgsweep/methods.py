@@ -37,6 +37,10 @@ FAMILY_MODULES = (
 )
 
 
+#: seconds per replica assumed for methods without a cost model
+DEFAULT_COST = 10.0
+
+
 class ParameterError(ValueError):
     """Bad input: unknown key, wrong type or value outside the allowed range.
 
@@ -195,6 +199,8 @@ class Method:
     ``replicas``: ``(count_param, dim_name)`` for methods that average over independent replicas
     (``("samples", "sample")``), else ``None``.
     ``variables``: name -> one-line description (documentation and ``--help``).
+    ``cost``: optional estimate of the wall time (s) of one replica on one core, from the params;
+    the pipeline sizes job time limits with it (default :data:`DEFAULT_COST`).
     ``check``: optional cross-parameter check ``check(params)`` raising :class:`ParameterError`
     (e.g. a persistence time too short for the learning rate); it runs at validation time, so a
     bad combination is refused before any job starts, like a value out of its range.
@@ -208,6 +214,11 @@ class Method:
     variables: dict = field(default_factory=dict)
     reference: str = ""
     check: Callable[[dict], None] | None = None
+    cost: Callable[[dict], float] | None = None
+
+    def estimate(self, params: dict) -> float:
+        """Estimated seconds per replica on one core (for job time limits)."""
+        return float(self.cost(params)) if self.cost is not None else DEFAULT_COST
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -75,6 +75,7 @@ def config_schema() -> dict:
             "chunks": {"type": "integer", "minimum": 1, "default": DEFAULTS["chunks"], "description": SWEEP_KEYS["chunks"]},
             "threads": {"type": "integer", "minimum": 1, "default": DEFAULTS["threads"], "description": SWEEP_KEYS["threads"]},
             "memory_mb": {"type": "number", "exclusiveMinimum": 0, "default": DEFAULTS["memory_mb"], "description": SWEEP_KEYS["memory_mb"]},
+            "products": {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "description": SWEEP_KEYS["products"]},
         },
         "allOf": [method_sweep_schema(m) for m in all_m.values()],
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -27,11 +28,13 @@ from . import __version__, methods
 from .point import git_commit
 
 
-def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` to ``path`` (netCDF4 engine) through a temporary file and a rename."""
+def _atomic(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, rename it into place.
+
+    Leftovers of earlier writes killed in the middle (``path.tmp-*``) are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in glob.glob(str(path) + ".tmp-*"):
+    for stale in glob.glob(glob.escape(str(path)) + ".tmp-*"):
         try:
             os.unlink(stale)
         except OSError:
@@ -39,7 +42,7 @@ def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -52,16 +55,59 @@ def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     return path
 
 
+def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to ``path`` (netCDF4 engine) through a temporary file and a rename."""
+    return _atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4"))
+
+
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(text)
+
+    return _atomic(path, write)
+
+
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def read_point_files(root, relpaths, skip: set) -> dict:
+    """``{relpath: raw record}`` of point files (see :func:`_read_raw`), with their stat stamp."""
+    root = Path(root)
+    out = {}
+    for rel in relpaths:
+        f = root / rel
+        raw = _read_raw(f, skip)
+        raw["stamp"] = _stamp(f)
+        out[rel] = raw
+    return out
+
+
+def write_read_cache(raws: dict, path) -> Path:
+    """Pickle of a chunk's point records: an internal cache written by the chunk job itself (never
+    an input from elsewhere); every record carries its file's (size, mtime, inode) stamp and is
+    used only while the file still has it."""
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            pickle.dump({"version": 1, "raws": raws}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+    return _atomic(path, write)
+
+
+def load_read_caches(paths) -> dict:
+    out = {}
+    for p in paths:
+        try:
+            with open(p, "rb") as fh:
+                data = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError):
+            continue
+        if isinstance(data, dict) and data.get("version") == 1:
+            out.update(data["raws"])
+    return out
 
 
 def open_dataset(path) -> xr.Dataset:
@@ -102,9 +148,13 @@ def _decode(entry):
     return dims, data, attrs
 
 
-def aggregate(sweep, root: str | os.PathLike = "results", progress=None) -> xr.Dataset:
-    """Combine the point files of ``sweep`` (a :class:`sgsweep.sweeps.Sweep`) into one Dataset."""
+def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=()) -> xr.Dataset:
+    """Combine the point files of ``sweep`` (a :class:`sgsweep.sweeps.Sweep`) into one Dataset.
+
+    ``caches``: read caches of the sweep's chunks; a point file whose stamp matches its cached
+    record is not opened again."""
     root = Path(root)
+    cached = load_read_caches(caches)
     method = sweep.method
     skip = set(method.param_names)
     rep_dim = method.replicas[1] if method.replicas else None
@@ -133,7 +183,7 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None) -> xr.D
     points = []
     for k, (pid, ax) in enumerate(order):
         blocks = sorted(by_point[pid])
-        raws = [_read_raw(f, skip) for (_a, _b, f) in blocks]
+        raws = [_cached_or_read(cached, root, f, skip) for (_a, _b, f) in blocks]
         status = [str(r["attrs"].get("status", "ok")) for r in raws]
         failed = [s for s in status if s == "failed"]
         st = "failed" if failed else next((s for s in status if s not in ("ok", "converged")), status[0])
@@ -256,6 +306,13 @@ def _same(a, b) -> bool:
 
 
 _PER_POINT_ATTRS = {"status", "wall_time_s", "error", "point_id", "params_json", "replica_start", "replica_stop", "git_commit", "seed"}
+
+
+def _cached_or_read(cached: dict, root: Path, f: Path, skip: set) -> dict:
+    raw = cached.get(str(f.relative_to(root)))
+    if raw is not None and raw.get("stamp") == _stamp(f):
+        return raw
+    return _read_raw(f, skip)
 
 
 def _coords_vary(points, vdims, dim_coords) -> bool:

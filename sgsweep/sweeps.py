@@ -11,7 +11,8 @@ A sweep (``sweeps.<name>`` in the config)::
     samples: 32                             # replicas per point (the method's samples/runs)
     seed: 1                                 # base of the seed tree
     samples_per_task: 64                    # replicas per point file (adding samples adds files)
-    chunks: 32                              # hash buckets = at most this many jobs per sweep
+    chunks: 8                               # hash buckets = at most this many jobs per sweep
+    products: [thresholds]                  # default: every product registered for the method
 
 A *task* is (point, replica block [start, stop)); it writes one netCDF file at
 ``<results>/<sweep>/points/<point id>/seed<seed>_r<start>-<stop>.nc``. Tasks are bucketed into
@@ -44,8 +45,9 @@ SWEEP_KEYS = {
     "chunks": "number of hash buckets (jobs) of the sweep",
     "threads": "cores per chunk job",
     "memory_mb": "memory budget of a chunk job",
+    "products": "derived products to write (default: every product registered for the method)",
 }
-DEFAULTS = {"seed": 0, "samples_per_task": 64, "chunks": 32, "threads": 1, "memory_mb": 4000}
+DEFAULTS = {"seed": 0, "samples_per_task": 64, "chunks": 8, "threads": 1, "memory_mb": 4000}
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Sweep:
     chunks: int
     threads: int
     memory_mb: float
+    products: list = field(default_factory=list)
     raw: dict = field(default_factory=dict)
 
     @property
@@ -248,6 +251,12 @@ def parse_sweep(name: str, spec: dict) -> Sweep:
         samples = rp.coerce(spec.get("samples", rp.default), f"{where}.samples -> ")
     elif "samples" in spec:
         raise ParameterError(f"{where}.samples: method {method.name} has no replicas")
+    from .analysis.registry import products_of
+
+    known = sorted(products_of(method.name))
+    products = spec.get("products", known)
+    if not isinstance(products, list) or any(p not in known for p in products):
+        raise ParameterError(f"{where}.products: got {products!r}, expected a list of {', '.join(known) or '(none)'}")
     sw = Sweep(
         name=name,
         method=method,
@@ -259,6 +268,7 @@ def parse_sweep(name: str, spec: dict) -> Sweep:
         chunks=int(opts["chunks"]),
         threads=int(opts["threads"]),
         memory_mb=float(opts["memory_mb"]),
+        products=list(products),
         raw=copy.deepcopy(spec),
     )
     # validate one full point (required parameters present), every point if the method checks
@@ -283,7 +293,6 @@ def load_sweeps(config: dict) -> dict[str, Sweep]:
 
 def load_figures(config: dict, sweeps: dict[str, Sweep]) -> dict[str, dict]:
     """Validate the ``figures`` section: inputs refer to ``<sweep>/aggregate`` or ``<sweep>/<product>``."""
-    from .analysis.registry import products_of
     from .plots.registry import get_figure
 
     out = {}
@@ -303,7 +312,7 @@ def load_figures(config: dict, sweeps: dict[str, Sweep]) -> dict[str, dict]:
             sweep, _, prod = str(ref).partition("/")
             if sweep not in sweeps:
                 raise ParameterError(f"{where}.inputs.{role}: unknown sweep {sweep!r}; known: {', '.join(sweeps)}")
-            known = ["aggregate", *products_of(sweeps[sweep].method.name)]
+            known = ["aggregate", *sweeps[sweep].products]
             if prod not in known:
                 raise ParameterError(f"{where}.inputs.{role}: {ref!r}: expected {sweep}/<one of {', '.join(known)}>")
             inputs[role] = (sweep, prod)

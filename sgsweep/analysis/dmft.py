@@ -132,6 +132,8 @@ def dmft_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
                          for k, v in res.items()}, coords=coords).unstack("_pt")
     else:
         ds = xr.Dataset({k: ((), v[0], {"long_name": attrs[k][0], "units": attrs[k][1]}) for k, v in res.items()})
+    # the sweep's fixed parameters (p, T, delta_p, ...) stay attached as scalar coordinates
+    ds = ds.assign_coords({k: v for k, v in agg.coords.items() if v.ndim == 0 and k not in ds.coords})
     ds.attrs["method"] = "spiked.dmft"
     ds.attrs["fit"] = "least squares on log t_conv; t_conv = first t with C̄ ≥ target/2 (spiked.md §3)"
     ds.attrs["sweep"] = json.dumps(sweep, default=str)

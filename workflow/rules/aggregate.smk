@@ -3,7 +3,7 @@
 
 rule aggregate:
     input:
-        chunk_files,
+        unpack(chunk_files),
     output:
         f"{RESULTS}/{{sweep}}/aggregate.nc",
     params:

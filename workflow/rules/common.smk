@@ -3,11 +3,11 @@
 # with a message naming the key and the allowed range, and nothing in results/ is touched.
 import hashlib
 import json
+import math
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from sgsweep.analysis.registry import products_of
 from sgsweep.methods import ParameterError
 from sgsweep.sweeps import load_figures, load_sweeps
 
@@ -26,7 +26,7 @@ except WorkflowError as exc:
 RESULTS = config.get("results", "results")
 # chunk index -> tasks, per sweep (hash buckets: a task never changes bucket when the grid grows)
 CHUNKS = {name: sweep.chunked_tasks() for name, sweep in SWEEPS.items()}
-PRODUCTS = {name: sorted(products_of(sweep.method.name)) for name, sweep in SWEEPS.items()}
+PRODUCTS = {name: sweep.products for name, sweep in SWEEPS.items()}
 
 
 def chunk_digest(wildcards):
@@ -44,13 +44,24 @@ def sweep_digest(wildcards):
 
 
 def chunk_files(wildcards):
-    return [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.json" for c in sorted(CHUNKS[wildcards.sweep])]
+    chunks = sorted(CHUNKS[wildcards.sweep])
+    return {
+        "manifests": [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.json" for c in chunks],
+        "caches": [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.pkl" for c in chunks],
+    }
 
 
 def chunk_replicas(wildcards):
     """Replica-points of a chunk: the unit the resources scale with."""
-    sweep = SWEEPS[wildcards.sweep]
     return sum(t.stop - t.start for t in CHUNKS[wildcards.sweep].get(int(wildcards.chunk), []))
+
+
+def chunk_runtime(wildcards, attempt):
+    """Time limit (minutes) of a chunk job from the methods' cost estimates (seconds per replica
+    on one core, see Method.cost), with a 3x margin and 10 min of slack, doubled at every retry."""
+    sweep = SWEEPS[wildcards.sweep]
+    seconds = sum(sweep.method.estimate(t.params) * (t.stop - t.start) for t in CHUNKS[wildcards.sweep].get(int(wildcards.chunk), []))
+    return int(min(10 + math.ceil(3 * seconds / 60 / sweep.threads), 10080) * 2 ** (attempt - 1))
 
 
 def figure_inputs(wildcards):
