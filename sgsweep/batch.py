@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .point import compute_point
-from .store import read_point_files, write_atomic, write_read_cache, write_text_atomic
+from .store import load_read_caches, read_point_files, write_atomic, write_read_cache, write_text_atomic
 
 log = logging.getLogger("sgsweep")
 
@@ -57,13 +57,17 @@ def _compute(t: dict, threads: int, memory_mb: float):
 
 def run_chunk(tasks: list[dict], root: str, manifest: str, cache: str | None = None, threads: int = 1,
               memory_mb: float = 4000.0) -> None:
-    """Run ``tasks``, then write the read cache and the manifest (JSON) atomically."""
+    """Run ``tasks``, then write the read cache and the manifest (JSON) atomically.
+
+    The read cache is not a declared output of the job (Snakemake would delete it before a rerun):
+    a rerun reuses the records of unchanged files and reads only the new ones."""
     from . import methods
 
     done = run_tasks(tasks, root, threads, memory_mb)
     if tasks:
         skip = set(methods.get(tasks[0]["method"]).param_names)
-        raws = read_point_files(root, [t["path"] for t in tasks], skip)
+        previous = load_read_caches([cache]) if cache is not None else {}
+        raws = read_point_files(root, [t["path"] for t in tasks], skip, previous)
         for entry in done:
             entry["status"] = str(raws[entry["path"]]["attrs"].get("status", "ok"))
         if cache is not None:

@@ -73,15 +73,16 @@ def _stamp(path: Path) -> tuple:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def read_point_files(root, relpaths, skip: set) -> dict:
-    """``{relpath: raw record}`` of point files (see :func:`_read_raw`), with their stat stamp."""
+def read_point_files(root, relpaths, skip: set, previous: dict | None = None) -> dict:
+    """``{relpath: raw record}`` of point files (see :func:`_read_raw`), with their stat stamp.
+
+    Records of ``previous`` (an earlier read cache) whose file still has the same stamp are reused,
+    so a chunk that gained a few points reads only those."""
     root = Path(root)
+    previous = previous or {}
     out = {}
     for rel in relpaths:
-        f = root / rel
-        raw = _read_raw(f, skip)
-        raw["stamp"] = _stamp(f)
-        out[rel] = raw
+        out[rel] = _cached_or_read(previous, root, root / rel, skip)
     return out
 
 
@@ -309,10 +310,13 @@ _PER_POINT_ATTRS = {"status", "wall_time_s", "error", "point_id", "params_json",
 
 
 def _cached_or_read(cached: dict, root: Path, f: Path, skip: set) -> dict:
+    stamp = _stamp(f)
     raw = cached.get(str(f.relative_to(root)))
-    if raw is not None and raw.get("stamp") == _stamp(f):
+    if raw is not None and raw.get("stamp") == stamp:
         return raw
-    return _read_raw(f, skip)
+    raw = _read_raw(f, skip)
+    raw["stamp"] = stamp
+    return raw
 
 
 def _coords_vary(points, vdims, dim_coords) -> bool:

@@ -94,3 +94,26 @@ def test_scalar_only_methods_aggregate(tmp_path, toy):
     run(sw, tmp_path)
     agg = aggregate(sw, tmp_path)
     np.testing.assert_array_equal(agg["y"].values, [1.0, 4.0, 9.0])
+
+
+def test_read_caches_give_the_same_aggregate_and_stale_records_are_ignored(tmp_path):
+    from sgsweep.batch import run_chunk
+
+    sw = parse_sweep("w", SPEC)
+    caches = []
+    for c, ts in sw.chunked_tasks().items():
+        caches.append(tmp_path / f"c{c}.pkl")
+        run_chunk([t.to_json() for t in ts], str(tmp_path), str(tmp_path / f"c{c}.json"), str(caches[-1]))
+    plain = aggregate(sw, tmp_path)
+    fast = aggregate(sw, tmp_path, caches=caches)
+    assert plain.identical(fast)
+    # replace one point file by another point's content: its cached record no longer matches
+    points = tmp_path / "w" / "points"
+    victim = points / "fail=false,scale=1,steps=3" / "seed2_r0-2.nc"
+    other = points / "fail=false,scale=2,steps=3" / "seed2_r0-2.nc"
+    data = other.read_bytes()
+    victim.unlink()
+    victim.write_bytes(data)
+    changed = aggregate(sw, tmp_path, caches=caches)
+    assert changed.identical(aggregate(sw, tmp_path))
+    assert not changed.identical(fast)

@@ -3,12 +3,13 @@
 
 rule aggregate:
     input:
-        unpack(chunk_files),
+        chunk_files,
     output:
         f"{RESULTS}/{{sweep}}/aggregate.nc",
     params:
         digest=sweep_digest,
         root=RESULTS,
+        caches=chunk_caches,
     log:
         f"{RESULTS}/{{sweep}}/logs/aggregate.log",
     resources:

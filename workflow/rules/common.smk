@@ -44,11 +44,12 @@ def sweep_digest(wildcards):
 
 
 def chunk_files(wildcards):
-    chunks = sorted(CHUNKS[wildcards.sweep])
-    return {
-        "manifests": [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.json" for c in chunks],
-        "caches": [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.pkl" for c in chunks],
-    }
+    return [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.json" for c in sorted(CHUNKS[wildcards.sweep])]
+
+
+def chunk_caches(wildcards):
+    """Read caches left by the chunk jobs (used only where a file's stamp still matches)."""
+    return [f"{RESULTS}/{wildcards.sweep}/chunks/{c}.pkl" for c in sorted(CHUNKS[wildcards.sweep])]
 
 
 def chunk_replicas(wildcards):
