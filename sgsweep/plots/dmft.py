@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sgsweep.plots.registry import figure
+from sgsweep.plots.style import save
 
 
 def _plt():
@@ -25,13 +26,6 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _save(fig, out_stem):
-    paths = [out_stem + ".png", out_stem + ".pdf"]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
-    return paths
 
 
 def _xaxis(ds):
@@ -84,7 +78,7 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
     axs[1].set_ylabel("Lagrange multiplier μ(t)")
     axs[0].legend(fontsize=7)
     fig.suptitle("DMFT of the spiked matrix–tensor model: " + _title(ds))
-    return _save(fig, out_stem)
+    return save(fig, out_stem)
 
 
 @figure("spiked.dmft_tconv")
@@ -129,7 +123,7 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
     ax.set_ylabel("convergence time t_conv (C̄ = target/2)")
     ax.legend(fontsize=7)
     ax.set_title("DMFT convergence time: " + _title(agg))
-    paths = _save(fig, out_stem)
+    paths = save(fig, out_stem)
     text = "\n".join(lines) + "\n"
     with open(out_stem + ".txt", "w") as fh:
         fh.write(text)
@@ -179,4 +173,4 @@ def dmft_vs_sim(inputs: dict, options: dict, out_stem: str) -> list:
         ax.set_xscale("log")
     ax.legend(fontsize=7)
     ax.set_title("DMFT vs finite-N simulation: " + _title(dm))
-    return _save(fig, out_stem)
+    return save(fig, out_stem)

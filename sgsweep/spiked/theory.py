@@ -86,13 +86,18 @@ def bayes_se_map(m, p, delta2, delta_p):
     return z / (1.0 + z)
 
 
-def bayes_se(m0, p, delta2, delta_p, iterations):
-    """Trajectory m_0, m_1, …, m_iterations of the Bayes SE (array of length iterations+1)."""
+def _trajectory(step, m0, p, delta2, delta_p, iterations):
+    """m_0, m_1, …, m_iterations of the state evolution m_{t+1} = step(m_t)."""
     out = np.empty(int(iterations) + 1)
     out[0] = m0
     for t in range(int(iterations)):
-        out[t + 1] = bayes_se_map(out[t], p, delta2, delta_p)
+        out[t + 1] = step(out[t], p, delta2, delta_p)
     return out
+
+
+def bayes_se(m0, p, delta2, delta_p, iterations):
+    """Trajectory m_0, m_1, …, m_iterations of the Bayes SE (array of length iterations+1)."""
+    return _trajectory(bayes_se_map, m0, p, delta2, delta_p, iterations)
 
 
 def _x_of_m(m, p, delta_p):
@@ -276,11 +281,7 @@ def ml_se_map(m, p, delta2, delta_p):
 
 def ml_se(m0, p, delta2, delta_p, iterations):
     """Trajectory of the ML-AMP SE (length iterations+1)."""
-    out = np.empty(int(iterations) + 1)
-    out[0] = m0
-    for t in range(int(iterations)):
-        out[t + 1] = ml_se_map(out[t], p, delta2, delta_p)
-    return out
+    return _trajectory(ml_se_map, m0, p, delta2, delta_p, iterations)
 
 
 def _ml_u(m, p, delta2, delta_p):
