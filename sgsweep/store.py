@@ -258,7 +258,7 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
         else:
             arr = np.array(declared) if p.kind is not str else np.array(declared, dtype=object)
             ds = ds.assign_coords({axis: xr.Variable((axis,), arr, {"units": p.units, "long_name": p.description})})
-    first_params = json.loads(_first_attr(points, root, sweep, "params_json") or "{}")
+    first_params = json.loads(_first_attr(points, "params_json") or "{}")
     axis_params = {a[1] for a in axes}
     for p in method.params:
         if p.name in axis_params or p.name == "seed" or (method.replicas and p.name == method.replicas[0]):
@@ -329,7 +329,7 @@ def _coords_vary(points, vdims, dim_coords) -> bool:
     return False
 
 
-def _first_attr(points, root, sweep, key):
+def _first_attr(points, key):
     for p in points:
         if p["data"] is not None:
             return p["data"]["attrs"].get(key)

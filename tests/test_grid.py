@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sgsweep import grid, methods
+from sgsweep import grid
 from sgsweep.methods import ParameterError
 from sgsweep.point import compute_point
 

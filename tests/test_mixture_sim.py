@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from sgsweep import rng
-from sgsweep.methods import PointContext
 from sgsweep.mixture import data, sim
 from sgsweep.point import compute_point
 

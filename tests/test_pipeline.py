@@ -4,8 +4,6 @@ One run of ``workflow/config/test.yaml`` in a temporary folder is shared by the 
 """
 
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

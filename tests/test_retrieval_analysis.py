@@ -1,6 +1,5 @@
 """Products and figures of retrieval.sim sweeps on synthetic aggregates with known answers."""
 
-import json
 
 import numpy as np
 import pytest

@@ -74,7 +74,6 @@ def success(inputs: dict, options: dict, out_stem: str) -> list[str]:
     """Success probability vs 1/Δ2 (points with Wilson one-sigma bars) per N, the fitted logistic
     curves (lines), the fitted thresholds and the closed-form conjecture (vertical lines)."""
     th: xr.Dataset = inputs["thresholds"]
-    sweep = json.loads(th.attrs["sweep"])
     panel_axis = "delta_p" if "delta_p" in th.dims else None
     panel_vals = th[panel_axis].values if panel_axis else [None]
     fig, axs = panels(len(panel_vals))

@@ -340,7 +340,6 @@ def _fill_rows(i_start, i_end, h, Nc, a, T, tzero, p, i2, ip, tol, max_sweeps, o
                 # s in [0, t_j] (C only): X-parts of both C integrals
                 cvj = Cv[j]
                 xvj = Xv[j]
-                xj = X[j]
                 kj = K[j]
                 for l in range(1, j + 1):
                     dM = M[i, l] - M[i, l - 1]
