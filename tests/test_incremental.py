@@ -122,26 +122,27 @@ def test_touching_mtimes_reruns_nothing(done_sweep):
     assert dry_run_counts(done_sweep, BASE_CFG, "touched2") == {}
 
 
+def assert_only_chunks_with_new_files_run(done_sweep, new: dict, label: str, what: str) -> None:
+    """The dry run of ``new`` plans exactly the chunks that receive new point files, plus the
+    aggregate, and that is some but not all of the sweep's chunks."""
+    expect = chunks_with_new_files(BASE_CFG, new, "amp")
+    total = len(chunk_files(new, "amp"))
+    counts = dry_run_counts(done_sweep, new, label)
+    print(f"{what}: {counts}, chunks with new files {expect} of {total}")
+    assert counts == {"points": expect, "aggregate": 1}
+    assert 0 < expect < total
+
+
 def test_adding_axis_values_runs_only_new_chunks(done_sweep):
     new = copy.deepcopy(BASE_CFG)
     new["sweeps"]["amp"]["grid"]["inv_delta2"] = [1.0, 2.0, 3.0, 4.0]
-    expect = chunks_with_new_files(BASE_CFG, new, "amp")
-    total = len(chunk_files(new, "amp"))
-    counts = dry_run_counts(done_sweep, new, "more_values")
-    print(f"add 1 axis value (2 new points): {counts}, chunks with new files {expect} of {total}")
-    assert counts == {"points": expect, "aggregate": 1}
-    assert 0 < expect < total
+    assert_only_chunks_with_new_files_run(done_sweep, new, "more_values", "add 1 axis value (2 new points)")
 
 
 def test_adding_samples_runs_only_new_replica_blocks(done_sweep):
     new = copy.deepcopy(BASE_CFG)
     new["sweeps"]["amp"]["samples"] = 4  # one new block [2, 4) per point
-    expect = chunks_with_new_files(BASE_CFG, new, "amp")
-    total = len(chunk_files(new, "amp"))
-    counts = dry_run_counts(done_sweep, new, "more_samples")
-    print(f"add samples 2 -> 4 (6 new blocks): {counts}, chunks with new files {expect} of {total}")
-    assert counts == {"points": expect, "aggregate": 1}
-    assert 0 < expect < total
+    assert_only_chunks_with_new_files_run(done_sweep, new, "more_samples", "add samples 2 -> 4 (6 new blocks)")
 
 
 def test_adding_a_sweep_runs_only_that_sweep(done_sweep):
