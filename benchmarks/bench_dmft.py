@@ -6,6 +6,8 @@ Prints wall time, peak memory (numpy allocations via tracemalloc + process max R
 1. the Kim–Latz C code's default run (CodeD, spiked.md §2.3): p=3, Δ2=0.2, Δp=1, T=1, C̄(0)=1e-4,
    Nt=256, up to t = 134; quoted reference (issue 4, measured on this machine class): ≈ 7 s, aborts
    after t ≈ 134, accurate to 1e-4 only up to t ≈ 20;
+   1b. the issue's default command (p=3, Δ2=0.5, Δp=1, T=1, t_max=100): change under Nt -> 2 Nt
+   and the observed order, through the slow escape and before it;
 2. the first-order fixed-grid T=0 code (CodeT) at its defaults p=4, 1/Δ2=3, Δp=4, C̄(0)=1e-15,
    t_max=100; quoted reference: 43 s for 2000 steps (h = 0.05), O(h) bias; here also our own slow
    fixed-grid second-order reference (numpy) with h = 0.1 on the same problem, measured in this run;
@@ -74,10 +76,25 @@ def main():
     print(f"   speed ratio (quoted 7 s / ours): {7.0 / w256:.2f}x")
     if not args.quick:
         r512, w512, m512 = timed(dmft.solve, 3, 0.2, 1.0, 1.0, 1e-4, 134.0, Nt=512)
+        r128 = dmft.solve(3, 0.2, 1.0, 1.0, 1e-4, 134.0, Nt=128)
         d, at = common_diff(r256, r512)
+        d1, _ = common_diff(r128, r256)
         d20, at20 = common_diff(r256, r512, 20.0)
         print(f"   sgsweep Nt=512: wall {w512:.2f} s, numpy peak {m512:.1f} MiB, status {r512['status']}")
-        print(f"   max |C̄_256 − C̄_512| on common times: {d:.2e} (at t={at:.4g}); for t ≤ 20: {d20:.2e}")
+        print(f"   max |C̄_256 − C̄_512| on common times: {d:.2e} (at t={at:.4g}); for t ≤ 20: {d20:.2e}; "
+              f"|C̄_128 − C̄_256| {d1:.2e}: observed order {np.log2(d1 / d):.2f}")
+        rh = dmft.solve(3, 0.2, 1.0, 1.0, 1e-4, 134.0, Nt=256, dt0=2.0 ** -11)
+        dh, ath = common_diff(r256, rh)
+        print(f"   halving dt0 at Nt=256: max change {dh:.2e} (at t={ath:.4g})")
+
+        print("== 1b. The issue's default command: p=3, Δ2=0.5, Δp=1, T=1, C̄0=1e-4, t_max=100 (slow escape)")
+        rr = {Nt: dmft.solve(3, 0.5, 1.0, 1.0, 1e-4, 100.0, Nt=Nt) for Nt in (128, 256, 512)}
+        d1, _ = common_diff(rr[128], rr[256])
+        d2, at2 = common_diff(rr[256], rr[512])
+        t_esc = rr[512]["time"][np.argmax(rr[512]["overlap"] > 0.05)]
+        d_pre, _ = common_diff(rr[256], rr[512], 0.5 * t_esc)
+        print(f"   max |C̄_256 − C̄_512| {d2:.2e} (at t={at2:.4g}), |C̄_128 − C̄_256| {d1:.2e}: order "
+              f"{np.log2(d1 / d2):.2f}; before t = {0.5 * t_esc:.3g} (half the escape time): {d_pre:.2e}")
 
     print("== 2. CodeT default run: p=4, 1/Δ2=3, Δp=4, T=0, C̄0=1e-15, t_max=100")
     print("   quoted reference:", QUOTED["codeT"])
