@@ -79,7 +79,7 @@ def main():
         r128 = dmft.solve(3, 0.2, 1.0, 1.0, 1e-4, 134.0, Nt=128)
         d, at = common_diff(r256, r512)
         d1, _ = common_diff(r128, r256)
-        d20, at20 = common_diff(r256, r512, 20.0)
+        d20, _ = common_diff(r256, r512, 20.0)
         print(f"   sgsweep Nt=512: wall {w512:.2f} s, numpy peak {m512:.1f} MiB, status {r512['status']}")
         print(f"   max |C̄_256 − C̄_512| on common times: {d:.2e} (at t={at:.4g}); for t ≤ 20: {d20:.2e}; "
               f"|C̄_128 − C̄_256| {d1:.2e}: observed order {np.log2(d1 / d):.2f}")
