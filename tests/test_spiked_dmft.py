@@ -193,7 +193,15 @@ def test_thresholds_product_and_figures(tmp_path):
     assert np.allclose(thr["inv_delta2_threshold"].sel(delta_p=1.0), 2.0, atol=1e-3)
     assert np.allclose(thr["inv_delta2_threshold"].sel(delta_p=2.0), 1.8, atol=1e-3)
     assert np.allclose(thr["inv_delta2_conjecture"].values, [2.0, (1 + math.sqrt(5)) / 2])
-    paths = get_figure("spiked.dmft_tconv")({"dmft": agg, "thresholds": thr}, {}, str(tmp_path / "tc"))
+    sim_thr = xr.Dataset({"inv_delta2_threshold": (("delta_p", "N"), [[1.2, 1.4], [1.1, 1.3]]),
+                          "inv_delta2_threshold_low": (("delta_p", "N"), [[1.0, 1.3], [0.9, 1.2]]),
+                          "inv_delta2_threshold_high": (("delta_p", "N"), [[1.5, 1.6], [1.4, 1.5]])},
+                         coords={"delta_p": [1.0, 2.0], "N": [32, 64]})
+    paths = get_figure("spiked.dmft_tconv")({"dmft": agg, "thresholds": thr, "sim": sim_thr}, {},
+                                            str(tmp_path / "tc"))
+    table = (tmp_path / "tc.txt").read_text()
+    # the simulated thresholds of the matching Δp sit in the table next to the DMFT value
+    assert "simulation N=64" in table and "1.4000" in table and "1.3000" in table
     paths += get_figure("spiked.dmft_curves")({"dmft": agg}, {"delta_p": 1.0}, str(tmp_path / "cu"))
     sim = xr.Dataset({"overlap": (("sample", "time"), np.tile(ov[0, 0], (4, 1)) + 1e-3)},
                      coords={"sample": np.arange(4), "time": t})

@@ -4,8 +4,10 @@ Kinds:
 * ``spiked.dmft_curves``: C̄(t) and μ(t) for every 1/Δ2 of a spiked.dmft sweep (input ``dmft``),
   log time axis; options ``delta_p`` (select a Δp if it is an axis), ``targets`` (draw m targets).
 * ``spiked.dmft_tconv``: t_conv against 1/Δ2 (points), the fit of the ``thresholds`` product
-  (input ``thresholds``) and the closed-form conjecture (vertical lines); a text table of the
-  thresholds is written next to the figure (``<stem>.txt``) and printed.
+  (input ``thresholds``) and the closed-form conjecture (vertical lines); optional input ``sim``
+  (``thresholds`` product of a ``spiked.sim`` sweep): the finite-N thresholds at the same Δp, as
+  points with their interval on a strip at the bottom; a text table of all thresholds is written
+  next to the figure (``<stem>.txt``) and printed.
 * ``spiked.dmft_vs_sim``: DMFT C̄(t) (input ``dmft``, lines) against a finite-N simulation
   aggregate (input ``sim``: overlap(<axes>, sample, time)): mean ± standard error over samples.
   Options: ``sign`` ("positive": keep samples with C̄(0) > 0, default; "abs": |C̄|; "all").
@@ -88,8 +90,11 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
     thr = inputs.get("thresholds")
     xdim, xs = _xaxis(agg)
     others = [d for d in agg["t_conv"].dims if d != xdim]
+    sim = inputs.get("sim")
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    lines = ["# DMFT thresholds: 1/Δ2* (fit of t_conv) vs closed-form conjecture",
+    lines = ["# DMFT thresholds: 1/Δ2* (fit of t_conv) vs closed-form conjecture"
+             + (" and finite-N simulated thresholds (68 % interval, relative deviation from the DMFT value)"
+                if sim is not None else ""),
              f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"]
     stacked = agg["t_conv"].stack(_pt=others) if others else agg["t_conv"].expand_dims(_pt=[0])
     tstk = None
@@ -118,6 +123,8 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
             rel = (xstar - conj) / conj if np.isfinite(conj) and np.isfinite(xstar) else np.nan
             lines.append(f"  {lab or 'all':<24} {xstar:>10.4f} {float(f['inv_delta2_threshold_err']):>10.4f} "
                          f"{float(f['gamma']):>8.3f} {conj:>11.4f} {rel:>8.2%}")
+            if sim is not None:
+                lines.extend(_sim_rows(ax, sim, _scalar(sel, agg, "delta_p"), col, xstar))
     ax.set_yscale("log")
     ax.set_xlabel("signal-to-noise 1/Δ2")
     ax.set_ylabel("convergence time t_conv (C̄ = target/2)")
@@ -129,6 +136,40 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
         fh.write(text)
     print(text)
     return paths + [out_stem + ".txt"]
+
+
+def _scalar(sel, agg, name):
+    for ds in (sel, agg):
+        if name in ds.coords and ds[name].ndim == 0:
+            return float(ds[name].values)
+    return float("nan")
+
+
+def _sim_rows(ax, sim, delta_p, col, xstar):
+    """Simulated thresholds (``thresholds`` product of ``spiked.sim``) at the DMFT's Δp: one table row
+    per N, and points with their interval on a strip at the bottom of the axes."""
+    thr = sim
+    if "delta_p" in thr.dims:
+        if not np.isfinite(delta_p):
+            return []
+        thr = thr.sel(delta_p=delta_p, method="nearest")
+        if abs(float(thr["delta_p"]) - delta_p) > 1e-9:
+            return [f"  (no simulated threshold at Δp = {delta_p:g})"]
+    Ns = thr["N"].values if "N" in thr.dims else [None]
+    rows = []
+    trans = ax.get_xaxis_transform()
+    for k, n in enumerate(Ns):
+        t = thr.sel(N=n) if n is not None else thr
+        x0 = float(t["inv_delta2_threshold"])
+        lo, hi = float(t["inv_delta2_threshold_low"]), float(t["inv_delta2_threshold_high"])
+        rel = (x0 - xstar) / xstar if np.isfinite(xstar) else np.nan
+        rows.append(f"  {'simulation N=' + str(n):<24} {x0:>10.4f} {'[' + f'{lo:.3f}, {hi:.3f}' + ']':>21} "
+                    f"{rel:>19.2%}")
+        y = 0.05 + 0.05 * k
+        ax.errorbar([x0], [y], xerr=[[max(x0 - lo, 0)], [max(hi - x0, 0)]], fmt="s", ms=4, capsize=2,
+                    color=col, alpha=0.4 + 0.6 * (k + 1) / len(Ns), transform=trans,
+                    label=f"simulated threshold, N = {n}")
+    return rows
 
 
 @figure("spiked.dmft_vs_sim")
