@@ -210,3 +210,15 @@ def test_thresholds_product_and_figures(tmp_path):
     for p in paths:
         assert (tmp_path / p.split("/")[-1]).stat().st_size > 0
     assert any(p.endswith(".txt") for p in paths) and sum(p.endswith(".pdf") for p in paths) == 3
+
+
+@pytest.mark.parametrize("bad, needle", [({"Nt": 255}, "Nt: got 255, expected an even integer"),
+                                         ({"Nt": 64, "Nc": 20}, "Nc: got 20, expected 0"),
+                                         ({"waiting_times": "1,ten"}, "waiting_times: got '1,ten'")])
+def test_bad_grid_settings_rejected_at_validation(bad, needle):
+    """Refused when the sweep is validated (before any job), naming the key."""
+    from sgsweep.methods import ParameterError, get
+
+    params = dict({"p": 3, "delta2": 0.5, "delta_p": 1.0}, **bad)
+    with pytest.raises(ParameterError, match=needle):
+        get("spiked.dmft").validate(params)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import xarray as xr
 
-from sgsweep.methods import REQUIRED, Method, Param, PointContext, register
+from sgsweep.methods import REQUIRED, Method, Param, ParameterError, PointContext, register
 from sgsweep.spiked import dmft as _dmft
 
 PARAMS = (
@@ -78,6 +78,21 @@ def t_conv_of(time: np.ndarray, overlap: np.ndarray, target: float) -> float:
     return float(t[k - 1] + f * (t[k] - t[k - 1]))
 
 
+def check_params(p: dict) -> None:
+    """Cross-parameter checks, run at validation time (the solver would reject these only when the
+    job runs)."""
+    if p["Nt"] % 2:
+        raise ParameterError(f"Nt: got {p['Nt']}, expected an even integer >= 8 (the window is halved at "
+                             "every doubling cycle)")
+    if p["Nc"] > p["Nt"] // 4:
+        raise ParameterError(f"Nc: got {p['Nc']}, expected 0 (automatic) or 1..Nt/4 = {p['Nt'] // 4}")
+    try:
+        [float(x) for x in p["waiting_times"].split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(f"waiting_times: got {p['waiting_times']!r}, expected comma-separated numbers "
+                             "such as '1,10,100'") from None
+
+
 def compute(params: dict, ctx: PointContext) -> xr.Dataset:
     tw = [float(x) for x in params["waiting_times"].split(",") if x.strip()]
     r = _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
@@ -127,5 +142,5 @@ register(Method(
                "response": "R(t,t_w)", "chi": "χ(t,t_w)", "residual": "self-consistency residual",
                "t_conv": "first time C̄ reaches half its target", "reached": "t_conv ≤ t_max"},
     reference="spiked.md §2, §3, §6.1",
-    cost=cost,
+    cost=cost, check=check_params,
 ))
