@@ -11,7 +11,7 @@ residual variance. The closed-form conjecture of spiked.md §4.4 at the sweep's 
 (:func:`sgsweep.spiked.theory.inv_delta2_langevin`; T = 0: (1 + √(1 + 4(p−1)/Δp))/2) is stored
 beside it. Caveat (measured, p=3, Δp=1, T=0): the extracted value depends on C̄(0). The escape also happens
 below the threshold when C̄(0) is not small: from C̄(0) = 1e-4, t_conv = 1585 / 447 / 210 at
-1/Δ2 = 1.8 / 1.9 / 2.0 (Nt = 256), and the fit over 1/Δ2 ∈ [2.1, 4] gives 1.76–1.79. From C̄(0) = 1e-15 (the
+1/Δ2 = 1.8 / 1.9 / 2.0 (Nt = 256), and the fit over 1/Δ2 ∈ [2.1, 4] gives 1.760 ± 0.003. From C̄(0) = 1e-15 (the
 reference T=0 code's value, and the default sweep's) the fit over [2.2, 4] gives 1.960 ± 0.002 at
 Nt = 512 (conjecture 2). The quoted error is the fit's statistical error only: it does not cover
 the 2 % offset from the conjecture (finite C̄(0), the fit form, the solver: t_conv changes by

@@ -41,7 +41,7 @@ reference code CodeD, spiked.md §2.3) generalised to any temperature T ≥ 0:
   Measured at p=3, Δp=1, 1/Δ2=2, T=0, C̄ ≡ 0 (aging on the equator): with Nc = 1 throughout,
   μ(1000) − 2√Q''(1) = +0.008 / −0.002 / −0.003 at Nt = 128 / 256 / 512 (μ crossing the marginal
   value is an artefact, and it made C̄ escape below the GF threshold); with the rule above
-  −0.0053 / −0.0057 / −0.0058;
+  −0.0052 / −0.0056 / −0.0058;
 * the implicit equations of a new row are solved by Gauss–Seidel sweeps (Newton step on the
   diagonal coefficient, including ∂μ/∂C̄ for C̄, μ updated incrementally after every entry),
   accelerated by Anderson mixing (history ``anderson``), until the largest update actually made
