@@ -1,8 +1,9 @@
 """Figures of the spiked-model DMFT (reads aggregates / products only).
 
 Kinds:
-* ``spiked.dmft_curves``: C̄(t) and μ(t) for every 1/Δ2 of a spiked.dmft sweep (input ``dmft``),
-  log time axis; options ``delta_p`` (select a Δp if it is an axis), ``targets`` (draw m targets).
+* ``spiked.dmft_curves``: C̄(t) (linear and log scale) and μ(t) with the marginal value
+  2√Q''(1) (dotted, when the aggregate carries ``check_mu_threshold``) for every 1/Δ2 of a
+  spiked.dmft sweep (input ``dmft``), log time axis; options ``delta_p`` (select a Δp if it is an axis), ``targets`` (draw m targets).
 * ``spiked.dmft_tconv``: t_conv against 1/Δ2 (points), the fit of the ``thresholds`` product
   (input ``thresholds``) and the closed-form conjecture (vertical lines); optional input ``sim``
   (``thresholds`` product of a ``spiked.sim`` sweep): the finite-N thresholds at the same Δp, as
@@ -61,9 +62,10 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
     plt = _plt()
     ds = _select(inputs["dmft"], options)
     xdim, xs = _xaxis(ds)
-    fig, axs = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axs = plt.subplots(1, 3, figsize=(14, 4))
     cmap = plt.get_cmap("viridis")
     n = len(xs) if xs is not None else 1
+    marginal = False
     for k in range(n):
         d = ds.isel({xdim: k}) if xdim else ds
         lab = f"1/Δ2 = {xs[k]:.3g}" if xdim else None
@@ -71,15 +73,27 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
         t = d["time"].values
         m = t > 0
         axs[0].plot(t[m], d["overlap"].values[m], color=col, label=lab)
-        axs[1].plot(t[m], d["mu"].values[m], color=col, label=lab)
-    axs[0].set_xscale("log")
-    axs[1].set_xscale("log")
-    axs[0].set_xlabel("time t")
-    axs[1].set_xlabel("time t")
+        # the pre-escape growth (and, below the threshold, its absence) only shows on a log scale
+        axs[1].plot(t[m], np.abs(d["overlap"].values[m]), color=col, label=lab)
+        axs[2].plot(t[m], d["mu"].values[m], color=col, label=lab)
+        if "check_mu_threshold" in d:
+            # stuck on the equator, μ(t) rises towards the marginal value 2√Q''(1) (spiked.md §2.2)
+            axs[2].axhline(float(d["check_mu_threshold"]), color=col, ls=":", lw=0.8,
+                           label="2√Q''(1) (marginal)" if not marginal else None)
+            marginal = True
+    for ax in axs:
+        ax.set_xscale("log")
+        ax.set_xlabel("time t")
+    axs[1].set_yscale("log")
     axs[0].set_ylabel("overlap C̄(t)")
-    axs[1].set_ylabel("Lagrange multiplier μ(t)")
+    axs[1].set_ylabel("|C̄(t)| (log scale)")
+    axs[2].set_ylabel("Lagrange multiplier μ(t)")
     axs[0].legend(fontsize=7)
+    if marginal:
+        axs[2].legend(handles=[h for h in axs[2].get_lines() if h.get_label().startswith("2√")], fontsize=7,
+                      loc="lower right")
     fig.suptitle("DMFT of the spiked matrix–tensor model: " + _title(ds))
+    fig.tight_layout()
     return save(fig, out_stem)
 
 
