@@ -29,6 +29,15 @@ from scipy.optimize import least_squares
 from sgsweep.analysis.registry import product
 
 
+def scalar_coord(name: str, *datasets, default: float = np.nan) -> float:
+    """Value of the scalar coordinate ``name`` in the first dataset that has one, else ``default``
+    (a point selected from a stacked aggregate first, then the aggregate's fixed parameters)."""
+    for ds in datasets:
+        if name in ds.coords and ds[name].ndim == 0:
+            return float(ds[name].values)
+    return default
+
+
 def fit_threshold(x: np.ndarray, tconv: np.ndarray, with_offset: bool | None = None) -> dict:
     """Fit t = A (x − x*)^(−γ) + B; returns dict(x_star, x_star_err, gamma, gamma_err, A, B, n)."""
     x = np.asarray(x, float)
@@ -111,15 +120,9 @@ def dmft_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
         res["offset"].append(f["B"])
         res["n_points"].append(f["n"])
 
-        def scal(name, default):
-            if name in sel.coords:
-                return float(sel.coords[name].values)
-            if name in agg.coords and agg[name].ndim == 0:
-                return float(agg[name].values)
-            return default
-        p = int(scal("p", 3))
-        T = scal("T", 1.0)
-        dp = scal("delta_p", np.nan)
+        p = int(scalar_coord("p", sel, agg, default=3))
+        T = scalar_coord("T", sel, agg, default=1.0)
+        dp = scalar_coord("delta_p", sel, agg)
         res["inv_delta2_conjecture"].append(float(inv_delta2_langevin(p, dp, T)) if np.isfinite(dp) else np.nan)
     attrs = {
         "inv_delta2_threshold": ("1/Δ2* from t_conv = A(1/Δ2 − 1/Δ2*)^(−γ) + B", "1"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sgsweep.analysis.dmft import scalar_coord
 from sgsweep.plots.registry import figure
 from sgsweep.plots.style import save
 
@@ -138,7 +139,7 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
             lines.append(f"  {lab or 'all':<24} {xstar:>10.4f} {float(f['inv_delta2_threshold_err']):>10.4f} "
                          f"{float(f['gamma']):>8.3f} {conj:>11.4f} {rel:>8.2%}")
             if sim is not None:
-                lines.extend(_sim_rows(ax, sim, _scalar(sel, agg, "delta_p"), col, xstar))
+                lines.extend(_sim_rows(ax, sim, scalar_coord("delta_p", sel, agg), col, xstar))
     ax.set_yscale("log")
     ax.set_xlabel("signal-to-noise 1/Δ2")
     ax.set_ylabel("convergence time t_conv (C̄ = target/2)")
@@ -150,13 +151,6 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
         fh.write(text)
     print(text)
     return paths + [out_stem + ".txt"]
-
-
-def _scalar(sel, agg, name):
-    for ds in (sel, agg):
-        if name in ds.coords and ds[name].ndim == 0:
-            return float(ds[name].values)
-    return float("nan")
 
 
 def _sim_rows(ax, sim, delta_p, col, xstar):

@@ -82,7 +82,7 @@ import time as _time
 import numpy as np
 from numba import njit
 
-__all__ = ["solve", "solve_fixed_grid", "planned_times", "Qfun"]
+__all__ = ["solve", "solve_fixed_grid", "planned_times", "grid_error", "Qfun"]
 
 
 def Qfun(q, p, delta2, delta_p):
@@ -515,6 +515,15 @@ def planned_times(Nt: int, dt0: float, t_max: float, cycles: int) -> np.ndarray:
     return t[: min(k + 1, len(t))]
 
 
+def grid_error(Nt: int, Nc: int) -> str | None:
+    """Why (Nt, Nc) cannot be used by :func:`solve`, or None (also the sweep's validation check)."""
+    if Nt < 8 or Nt % 2:
+        return f"Nt: got {Nt}, expected an even integer >= 8 (the window is halved at every doubling cycle)"
+    if not 0 <= Nc <= Nt // 4:
+        return f"Nc: got {Nc}, expected 0 (automatic) or 1..Nt/4 = {Nt // 4}"
+    return None
+
+
 def _interp_row(row: np.ndarray, i: int, s: float) -> float:
     """Linear interpolation of row[0..i] at fractional index s (0 ≤ s ≤ i)."""
     if s > i:
@@ -546,14 +555,13 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
     everywhere, as CodeD), ``nbe`` number of near-diagonal columns integrated with backward Euler
     instead of BDF2 (experimental, 0). Nt=256 at T=1 reaches t=10^4 in seconds (benchmark 3).
     """
-    if Nt < 8 or Nt % 2:
-        raise ValueError("Nt must be an even integer >= 8")
+    err = grid_error(Nt, Nc)
+    if err:
+        raise ValueError(err)
     # Nc = 0 (automatic): 2, except 1 at T = 0 while h·μ < extrap_hmu (module docstring)
     Nc_late = 2 if Nc == 0 else int(Nc)
     if Nc == 0:
         Nc = 1 if float(T) == 0.0 else 2
-    if not 1 <= Nc_late <= Nt // 4:
-        raise ValueError("Nc must be in [1, Nt/4]")
     p = int(p)
     T = float(T)
     i2, ip = 1.0 / delta2, 1.0 / delta_p

@@ -78,23 +78,25 @@ def t_conv_of(time: np.ndarray, overlap: np.ndarray, target: float) -> float:
     return float(t[k - 1] + f * (t[k] - t[k - 1]))
 
 
+def _waiting_times(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
 def check_params(p: dict) -> None:
     """Cross-parameter checks, run at validation time (the solver would reject these only when the
     job runs)."""
-    if p["Nt"] % 2:
-        raise ParameterError(f"Nt: got {p['Nt']}, expected an even integer >= 8 (the window is halved at "
-                             "every doubling cycle)")
-    if p["Nc"] > p["Nt"] // 4:
-        raise ParameterError(f"Nc: got {p['Nc']}, expected 0 (automatic) or 1..Nt/4 = {p['Nt'] // 4}")
+    err = _dmft.grid_error(p["Nt"], p["Nc"])
+    if err:
+        raise ParameterError(err)
     try:
-        [float(x) for x in p["waiting_times"].split(",") if x.strip()]
+        _waiting_times(p["waiting_times"])
     except ValueError:
         raise ParameterError(f"waiting_times: got {p['waiting_times']!r}, expected comma-separated numbers "
                              "such as '1,10,100'") from None
 
 
 def compute(params: dict, ctx: PointContext) -> xr.Dataset:
-    tw = [float(x) for x in params["waiting_times"].split(",") if x.strip()]
+    tw = _waiting_times(params["waiting_times"])
     r = _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
                     params["t_max"], Nt=params["Nt"], dt0=params["dt0"], Nc=params["Nc"],
                     tol=params["tol"], max_sweeps=params["max_sweeps"], cycles=params["cycles"],
