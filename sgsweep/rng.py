@@ -72,6 +72,19 @@ def fill_normal(s, out):
 
 
 @njit(cache=True)
+def to_sphere(v):
+    """Rescale ``v`` (float64[:]) in place to |v|² = len(v). After :func:`fill_normal` this is a
+    uniform draw on the sphere of radius √len(v); applied to an iterate it is the projection."""
+    n = v.shape[0]
+    s = 0.0
+    for i in range(n):
+        s += v[i] * v[i]
+    f = np.sqrt(n / s)
+    for i in range(n):
+        v[i] *= f
+
+
+@njit(cache=True)
 def normal(s):
     """One standard normal (uses one Box–Muller pair; prefer :func:`fill_normal` for vectors)."""
     u1 = 1.0 - uniform(s)

@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sgsweep import rng
+
 from . import model
 
 STOP_T_MAX = 0
@@ -115,12 +117,7 @@ def _run(state, d, n, m, spherical_teacher, times, rtol, loss_tol, stall_tol, ov
             for i in range(d):
                 W1[a, i] = W[a, i] + he * F0[a, i]
         if m == 1:
-            s = 0.0
-            for i in range(d):
-                s += W1[0, i] * W1[0, i]
-            f = np.sqrt(d / s)
-            for i in range(d):
-                W1[0, i] *= f
+            rng.to_sphere(W1[0])
         L1 = model.field(W1, X, y2, F1, hbuf)
         e2 = 0.0
         for a in range(m):

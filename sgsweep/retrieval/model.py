@@ -51,12 +51,7 @@ def draw_instance(state, d, n, m, spherical_teacher):
     wstar = np.empty(d)
     rng.fill_normal(state, wstar)
     if spherical_teacher:
-        s = 0.0
-        for i in range(d):
-            s += wstar[i] * wstar[i]
-        f = np.sqrt(d / s)
-        for i in range(d):
-            wstar[i] *= f
+        rng.to_sphere(wstar)
     X = np.empty((n, d))
     inv = 1.0 / np.sqrt(d)
     for mu in range(n):
@@ -68,12 +63,7 @@ def draw_instance(state, d, n, m, spherical_teacher):
     for a in range(m):
         rng.fill_normal(state, W[a])
     if m == 1:
-        s = 0.0
-        for i in range(d):
-            s += W[0, i] * W[0, i]
-        f = np.sqrt(d / s)
-        for i in range(d):
-            W[0, i] *= f
+        rng.to_sphere(W[0])
     y2 = np.empty(n)
     for mu in range(n):
         h = _dot(X[mu], wstar, d)

@@ -118,12 +118,7 @@ def draw_into(state, p, delta2, delta_p, xstar, Y, T):
     (``fill_normal``); the signal is added in place. Allocation-free; advances ``state``."""
     N = xstar.shape[0]
     rng.fill_normal(state, xstar)
-    s = 0.0
-    for i in range(N):
-        s += xstar[i] * xstar[i]
-    c = math.sqrt(N / s)
-    for i in range(N):
-        xstar[i] *= c
+    rng.to_sphere(xstar)
     # matrix
     sd2 = math.sqrt(delta2)
     inv_sqrt_n = 1.0 / math.sqrt(N)
