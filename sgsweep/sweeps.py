@@ -122,8 +122,11 @@ class Sweep:
         }
 
     # ---------------------------------------------------------------- points and tasks
-    def points(self):
-        """Yield ``(axes dict, params dict, point id)`` for every grid point (last axis fastest)."""
+    def points(self, check: bool = False):
+        """Yield ``(axes dict, params dict, point id)`` for every grid point (last axis fastest).
+
+        ``check``: run the method's cross-parameter check on every point (:func:`parse_sweep` does
+        this once, so a :class:`Sweep` it returned needs no second pass)."""
         m = self.method
         base = dict(self.fixed)
         if m.replicas is not None:
@@ -143,7 +146,7 @@ class Sweep:
                 if pname in texts:
                     texts[pname] = text
                 axes[axis] = declared[i]
-            if m.check is not None:
+            if check and m.check is not None:
                 m.check_combination(params, f"sweeps.{self.name} at {axes}: ")
             ident = ",".join(f"{k}={texts[k]}" for k in sorted(texts)).replace("/", "_")
             if len(ident) > grid.MAX_ID_LENGTH:
@@ -274,7 +277,7 @@ def parse_sweep(name: str, spec: dict) -> Sweep:
     # validate one full point (required parameters present), every point if the method checks
     # parameter combinations, so that a bad combination is refused before any job starts
     if method.check is not None:
-        for _ in sw.points():
+        for _ in sw.points(check=True):
             pass
     else:
         next(iter(sw.points()))
