@@ -226,6 +226,41 @@ def test_thresholds_product_and_figures(tmp_path):
     assert any(p.endswith(".txt") for p in paths) and sum(p.endswith(".pdf") for p in paths) == 3
 
 
+def test_grid_convergence_study_reports_planted_orders(tmp_path):
+    """analysis.dmft.grid_convergence and the spiked.dmft_convergence figure on a synthetic
+    aggregate with a planted error c·Nt^-2·g(t) + c'·dt0^2 (coarser Nt grids lack every other
+    time point, as on the solver's grids): the maximum differences, where they occur, the
+    observed orders (exactly 2) and the 1e-4 verdicts."""
+    import xarray as xr
+
+    from sgsweep.analysis.dmft import grid_convergence
+    from sgsweep.plots.registry import get_figure
+
+    t = np.linspace(0.0, 8.0, 161)
+    Nt = np.array([64, 128, 256, 512])
+    dt0 = np.array([1e-3, 5e-4])
+    g = np.exp(-((t - 4.0) ** 2))  # peak at t = 4, a common time of every grid
+    ov = (np.tanh(t)[None, None, :] + 0.5 * (Nt[:, None, None] / 64.0) ** -2 * g[None, None, :]
+          + 10.0 * dt0[None, :, None] ** 2)
+    ov[0, :, 1::2] = np.nan  # Nt = 64 has every other time point only
+    agg = xr.Dataset({"overlap": (("Nt", "dt0", "time"), ov)},
+                     coords={"Nt": Nt, "dt0": dt0, "time": t, "p": 3, "T": 1.0})
+    rows = grid_convergence(agg)
+    nt = [r for r in rows if r["axis"] == "Nt" and r["others"]["dt0"] == 1e-3]
+    assert [(r["coarse"], r["fine"]) for r in nt] == [(64, 128), (128, 256), (256, 512)]
+    assert np.allclose([r["max_diff"] for r in nt], [0.5 * (1 - 1 / 4) * 4.0 ** -k for k in range(3)])
+    assert all(abs(r["t_at"] - 4.0) < 1e-12 for r in nt)
+    assert math.isnan(nt[0]["order"]) and np.allclose([r["order"] for r in nt[1:]], 2.0)
+    assert [r["ok"] for r in nt] == [False, False, False]
+    dt = [r for r in rows if r["axis"] == "dt0"]
+    assert len(dt) == 4 and all(r["coarse"] == 1e-3 and r["fine"] == 5e-4 for r in dt)
+    assert np.allclose([r["max_diff"] for r in dt], 10.0 * (1e-6 - 2.5e-7)) and all(r["ok"] for r in dt)
+    paths = get_figure("spiked.dmft_convergence")({"dmft": agg}, {}, str(tmp_path / "conv"))
+    table = (tmp_path / "conv.txt").read_text()
+    assert "Nt 128 → 256 (dt0=0.001)" in table and "2.00" in table and "criterion 0.0001" in table
+    assert sorted(p.rsplit(".", 1)[1] for p in paths) == ["pdf", "png", "txt"]
+
+
 @pytest.mark.parametrize("bad, needle", [({"Nt": 255}, "Nt: got 255, expected an even integer"),
                                          ({"Nt": 64, "Nc": 20}, "Nc: got 20, expected 0"),
                                          ({"waiting_times": "1,ten"}, "waiting_times: got '1,ten'")])
