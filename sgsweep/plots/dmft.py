@@ -55,6 +55,16 @@ def _select(ds, options):
     return ds
 
 
+def _save_with_table(fig, out_stem: str, lines: list) -> list:
+    """PNG + PDF of the figure and the text table ``<stem>.txt`` (also printed to the job log)."""
+    paths = save(fig, out_stem)
+    text = "\n".join(lines) + "\n"
+    with open(out_stem + ".txt", "w") as fh:
+        fh.write(text)
+    print(text)
+    return paths + [out_stem + ".txt"]
+
+
 def _title(ds):
     parts = []
     for k, lab in (("p", "p"), ("delta2", "Δ2"), ("delta_p", "Δp"), ("T", "T"), ("overlap0", "C̄(0)")):
@@ -150,12 +160,7 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
     ax.set_ylabel("convergence time t_conv (C̄ = target/2)")
     ax.legend(fontsize=7)
     ax.set_title("DMFT convergence time: " + _title(agg))
-    paths = save(fig, out_stem)
-    text = "\n".join(lines) + "\n"
-    with open(out_stem + ".txt", "w") as fh:
-        fh.write(text)
-    print(text)
-    return paths + [out_stem + ".txt"]
+    return _save_with_table(fig, out_stem, lines)
 
 
 def _sim_rows(ax, sim, delta_p, col, xstar):
@@ -273,9 +278,4 @@ def dmft_convergence(inputs: dict, options: dict, out_stem: str) -> list:
     ax1.set_ylabel("|C̄_fine(t) − C̄_coarse(t)|")
     ax1.set_title("change under grid refinement (solid: Nt doubled, dashed: dt0 halved)", fontsize=9)
     ax1.legend(fontsize=7)
-    paths = save(fig, out_stem)
-    text = "\n".join(lines) + "\n"
-    with open(out_stem + ".txt", "w") as fh:
-        fh.write(text)
-    print(text)
-    return paths + [out_stem + ".txt"]
+    return _save_with_table(fig, out_stem, lines)

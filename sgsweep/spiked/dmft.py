@@ -59,12 +59,14 @@ Known limitations (measured; ``benchmarks/bench_dmft.py`` prints the numbers):
   fixed over a cycle. Where C̄ escapes slowly from a small C̄(0), an error δλ of the growth rate
   shifts the escape time by log(1/C̄(0))·δλ/λ², and C̄(t) at fixed t inherits it. At T=1,
   Δ2=0.5 the pre-escape phase ages (the matrix part's condensation temperature √Q''(0) = 1.41
-  exceeds T: μ(30) = 3.65 against 1 + Q'(1) = 4, C(60, 15) = 0.26), and 1e-4 in C̄ through the escape at t ≈ 78 needs ln C̄ to 1e-4 before it.
+  exceeds T: μ(30) = 3.65 against 1 + Q'(1) = 4, C(60, 15) = 0.26), and 1e-4 in C̄ through the
+  escape at t ≈ 78 needs ln C̄ to 1e-4 before it (Nt = 128/256/512/1024 give ln C̄(10) within
+  5.0e-3/1.0e-3/2.1e-4 of the next, ln C̄(40) not monotone: −4.4272/−4.3860/−4.3844/−4.3878).
   Max |C̄_256 − C̄_512| on the common times (p=3 unless noted, Δp=1, C̄(0)=1e-4, default dt0):
   T=1, Δ2=0.5, t ≤ 100: 1.6e-2 at t = 77.5, order 1.26 (128/256/512), 9e-6 before t = 28.6;
   T=1, Δ2=0.2, t ≤ 134: 4.2e-4 at t = 5.1 (escape), order 2.5; T=0, 1/Δ2=4, t ≤ 1000: 1.35e-3
   at t = 32, order 0.6; p=4, Δp=4, 1/Δ2=3, T=0: 1.0e-3 at t = 13, order 1.0.
-  The T=0 maxima come from a transient overshoot of the plateau when the grid passes h·μ = 1
+  The T=0, 1/Δ2=4 maximum comes from a transient overshoot of the plateau when the grid passes h·μ = 1
   (end of the extrapolation): C̄ − m_ML = +1.8e-3 at t ≈ 32–64 for T=0, 1/Δ2=4, Nt=256,
   relaxing to |C̄ − m| < 1e-11 by t = 256. Also measured and not adopted: computing the lag-h
   entry with a parabola from the diagonal (known slope −T of C, +1 of χ; Hermite interval
