@@ -155,12 +155,18 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
     ``caches``: read caches of the sweep's chunks; a point file whose stamp matches its cached
     record is not opened again."""
     root = Path(root)
-    cached = load_read_caches(caches)
-    method = sweep.method
-    skip = set(method.param_names)
-    rep_dim = method.replicas[1] if method.replicas else None
-    axes = sweep.axes
-    shape = sweep.shape
+    order, by_point = _point_files(sweep, root)
+    points = _read_points(sweep, root, order, by_point, load_read_caches(caches), progress)
+    ds = _point_variables(points, sweep.shape, tuple(a[0] for a in sweep.axes))
+    ds = _grid_variables(ds, points, sweep)
+    ds.attrs = _aggregate_attrs(points, sweep)
+    _add_per_point_attrs(ds, points, sweep.axes, sweep.shape)
+    return ds
+
+
+def _point_files(sweep, root: Path) -> tuple[list, dict]:
+    """Points in grid order [(point_id, axes)] and their replica-block files {point_id: [(start,
+    stop, path)]}; refuses an incomplete grid."""
     by_point: dict[str, list] = {}
     order = []
     missing = []
@@ -177,10 +183,18 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
         raise FileNotFoundError(
             f"sweep {sweep.name}: {len(missing)} point files missing (grid incomplete), e.g. {missing[0]}"
         )
-    n = len(order)
-    if n != sweep.n_points:
-        raise ValueError(f"sweep {sweep.name}: {n} points on disk, grid has {sweep.n_points}")
+    if len(order) != sweep.n_points:
+        raise ValueError(f"sweep {sweep.name}: {len(order)} points on disk, grid has {sweep.n_points}")
+    return order, by_point
 
+
+def _read_points(sweep, root: Path, order: list, by_point: dict, cached: dict, progress) -> list[dict]:
+    """One record per point: its status (``failed`` if any block failed, else the first status
+    other than ok/converged), errors, wall time, commits, attrs and merged data (None if failed)."""
+    method = sweep.method
+    skip = set(method.param_names)
+    rep_dim = method.replicas[1] if method.replicas else None
+    n = len(order)
     points = []
     for k, (pid, ax) in enumerate(order):
         blocks = sorted(by_point[pid])
@@ -198,58 +212,72 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
         points.append({"axes": ax, "status": st, "errors": errors, "wall": wall, "commits": commits, "data": merged, "attrs": raws[0]["attrs"]})
         if progress and (k + 1) % 500 == 0:
             progress(k + 1, n, "points read")
+    return points
 
+
+def _point_variables(points: list, shape: tuple, grid_dims: tuple) -> xr.Dataset:
+    """The points' variables over (grid axes, point dims); a non-grid coordinate (e.g. solver time
+    points differing per point) is the union of the points' values, missing entries NaN."""
     template = next((p["data"] for p in points if p["data"] is not None), None)
     ds = xr.Dataset()
-    if template is not None:
-        # union of coordinate values per non-grid dim (e.g. solver time points differing per point)
-        dim_coords = {}
-        for d, (cd, cval, cattrs) in template["coords"].items():
-            vals = cval
-            for p in points:
-                if p["data"] is not None:
-                    other = p["data"]["coords"].get(d)
-                    if other is not None and not np.array_equal(other[1], vals):
-                        vals = np.union1d(vals, other[1])
-            dim_coords[d] = (vals, cattrs)
-        for name, (vdims, vdata, vattrs) in template["vars"].items():
-            full_shape = shape + tuple(len(dim_coords[d][0]) if d in dim_coords else vdata.shape[i] for i, d in enumerate(vdims))
-            any_missing = any(p["data"] is None or name not in p["data"]["vars"] for p in points)
-            dtype = vdata.dtype
-            if dtype.kind in "fc":
-                fill = np.nan
-            elif dtype.kind in "biu":
-                if any_missing or _coords_vary(points, vdims, dim_coords):
-                    dtype, fill = np.float64, np.nan
-                else:
-                    fill = 0
+    if template is None:
+        return ds
+    dim_coords = {}
+    for d, (cd, cval, cattrs) in template["coords"].items():
+        vals = cval
+        for p in points:
+            if p["data"] is not None:
+                other = p["data"]["coords"].get(d)
+                if other is not None and not np.array_equal(other[1], vals):
+                    vals = np.union1d(vals, other[1])
+        dim_coords[d] = (vals, cattrs)
+    for name, (vdims, vdata, vattrs) in template["vars"].items():
+        full_shape = shape + tuple(len(dim_coords[d][0]) if d in dim_coords else vdata.shape[i] for i, d in enumerate(vdims))
+        any_missing = any(p["data"] is None or name not in p["data"]["vars"] for p in points)
+        dtype = vdata.dtype
+        if dtype.kind in "fc":
+            fill = np.nan
+        elif dtype.kind in "biu":
+            if any_missing or _coords_vary(points, vdims, dim_coords):
+                dtype, fill = np.float64, np.nan
             else:
-                dtype, fill = object, ""
-            arr = np.full(full_shape, fill, dtype=dtype)
-            flat = arr.reshape((-1,) + full_shape[len(shape):])
-            for k, p in enumerate(points):
-                if p["data"] is None or name not in p["data"]["vars"]:
-                    continue
-                pd_, pdata, _ = p["data"]["vars"][name]
-                idx = []
-                for i, d in enumerate(pd_):
-                    if d in dim_coords and d in p["data"]["coords"]:
-                        pos = np.searchsorted(dim_coords[d][0], p["data"]["coords"][d][1])
-                        idx.append(pos)
-                    else:
-                        idx.append(slice(0, pdata.shape[i]))
-                if all(isinstance(i, slice) for i in idx):
-                    flat[(k, *idx)] = pdata  # also scalar variables (no dims)
+                fill = 0
+        else:
+            dtype, fill = object, ""
+        arr = np.full(full_shape, fill, dtype=dtype)
+        flat = arr.reshape((-1,) + full_shape[len(shape):])
+        for k, p in enumerate(points):
+            if p["data"] is None or name not in p["data"]["vars"]:
+                continue
+            pd_, pdata, _ = p["data"]["vars"][name]
+            idx = []
+            for i, d in enumerate(pd_):
+                if d in dim_coords and d in p["data"]["coords"]:
+                    pos = np.searchsorted(dim_coords[d][0], p["data"]["coords"][d][1])
+                    idx.append(pos)
                 else:
-                    flat[k][np.ix_(*[np.arange(s.stop)[s] if isinstance(s, slice) else s for s in idx])] = pdata
-            ds[name] = xr.Variable(tuple(a[0] for a in axes) + vdims, arr, vattrs)
-        for d, (vals, cattrs) in dim_coords.items():
-            ds = ds.assign_coords({d: xr.Variable((d,), vals, cattrs)})
+                    idx.append(slice(0, pdata.shape[i]))
+            if all(isinstance(i, slice) for i in idx):
+                flat[(k, *idx)] = pdata  # also scalar variables (no dims)
+            else:
+                flat[k][np.ix_(*[np.arange(s.stop)[s] if isinstance(s, slice) else s for s in idx])] = pdata
+        ds[name] = xr.Variable(grid_dims + vdims, arr, vattrs)
+    for d, (vals, cattrs) in dim_coords.items():
+        ds = ds.assign_coords({d: xr.Variable((d,), vals, cattrs)})
+    return ds
+
+
+def _grid_variables(ds: xr.Dataset, points: list, sweep) -> xr.Dataset:
+    """Per-point status and wall time, the grid coordinates (declared values, and the parameter
+    they set for reciprocal axes) and the fixed parameters as scalar coordinates."""
+    method = sweep.method
+    axes = sweep.axes
+    shape = sweep.shape
+    grid_dims = tuple(a[0] for a in axes)
     status = np.array([p["status"] for p in points], dtype=object).reshape(shape)
-    ds["status"] = xr.Variable(tuple(a[0] for a in axes), status, {"long_name": "status of the point's solve (ok, converged, max_iterations, diverged, failed)"})
+    ds["status"] = xr.Variable(grid_dims, status, {"long_name": "status of the point's solve (ok, converged, max_iterations, diverged, failed)"})
     wall = np.array([p["wall"] for p in points]).reshape(shape)
-    ds["wall_time_s"] = xr.Variable(tuple(a[0] for a in axes), wall, {"units": "s", "long_name": "wall time of the point (sum over replica blocks)"})
-    # grid coordinates (declared values) and the parameters they set
+    ds["wall_time_s"] = xr.Variable(grid_dims, wall, {"units": "s", "long_name": "wall time of the point (sum over replica blocks)"})
     for axis, pname, recip, declared, values in axes:
         p = method.param(pname)
         if recip:
@@ -267,14 +295,20 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
         if v is None or v is methods.REQUIRED:
             continue
         ds = ds.assign_coords({p.name: xr.Variable((), v if not isinstance(v, bool) else int(v), {"units": p.units, "long_name": p.description})})
+    return ds
+
+
+def _aggregate_attrs(points: list, sweep) -> dict:
+    """Provenance of the aggregate: sweep, seed, failed points with their errors, commits."""
+    method = sweep.method
     failed = [(p["axes"], p["errors"]) for p in points if p["status"] == "failed"]
     commits = sorted(set().union(*[p["commits"] for p in points])) if points else []
-    ds.attrs = {
+    return {
         "title": f"sgsweep aggregate of sweep {sweep.name} ({method.name})",
         "method": method.name,
         "sweep": json.dumps(sweep.describe(), sort_keys=True),
         "seed": sweep.seed,
-        "points": n,
+        "points": len(points),
         "failed_points": len(failed),
         "failed_json": json.dumps([{"axes": a, "error": e[0][-2000:] if e else ""} for a, e in failed]),
         "point_git_commits": ", ".join(commits),
@@ -283,8 +317,11 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
         "Conventions": "CF-1.10",
         "reference": method.reference,
     }
-    # per-point attrs (e.g. success_threshold, solver diagnostics): constant ones stay attrs,
-    # numeric ones that vary across points become variables over the grid axes
+
+
+def _add_per_point_attrs(ds: xr.Dataset, points: list, axes, shape) -> None:
+    """Per-point attrs (e.g. success_threshold, solver diagnostics): constant ones stay attrs,
+    numeric ones that vary across points become variables over the grid axes."""
     names = sorted({k for p in points for k in p["attrs"]} - _PER_POINT_ATTRS)
     for k in names:
         if k.startswith("param_") or k in ds.attrs or k in ds.variables:
@@ -296,7 +333,6 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
         elif all(np.ndim(v) == 0 and isinstance(v, (int, float, np.number)) for v in present):
             arr = np.array([np.nan if v is None else float(v) for v in vals]).reshape(shape)
             ds[k] = xr.Variable(tuple(a[0] for a in axes), arr, {"long_name": f"per-point attribute {k}"})
-    return ds
 
 
 def _same(a, b) -> bool:
