@@ -742,7 +742,7 @@ def solve_fixed_grid(p: int, delta2: float, delta_p: float, T: float, overlap0: 
         dCb = -mu_i * cb + f1(cb) + A @ cbs
         return dC[:i], dR[:i], dCb, mu_i, e_i
 
-    dC, dR, dCb, mu[0], en[0] = derivs(0, C[0, :1], R[0, :1], Cb[0])
+    mu[0], en[0] = derivs(0, C[0, :1], R[0, :1], Cb[0])[3:]
     for i in range(n):
         # predictor for row i+1
         Cp = np.empty(i + 2)
