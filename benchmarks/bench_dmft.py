@@ -1,7 +1,8 @@
 """Benchmark of the spiked-model DMFT solver (sgsweep.spiked.dmft) against the reference codes.
 
-Prints wall time (minimum of 3 runs for the two reference comparisons), peak memory (numpy allocations via tracemalloc + process max RSS) and accuracy
-(change under Nt -> 2 Nt on the common time points) for:
+Prints wall time (minimum of 3 runs for the two reference comparisons), peak memory (numpy
+allocations via tracemalloc + process max RSS) and accuracy (change under Nt -> 2 Nt on the
+common time points) for:
 
 1. the Kim–Latz C code's default run (CodeD, spiked.md §2.3): p=3, Δ2=0.2, Δp=1, T=1, C̄(0)=1e-4,
    Nt=256, up to t = 134; quoted reference (issue 4, measured on this machine class): ≈ 7 s, aborts

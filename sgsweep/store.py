@@ -157,10 +157,11 @@ def aggregate(sweep, root: str | os.PathLike = "results", progress=None, caches=
     root = Path(root)
     order, by_point = _point_files(sweep, root)
     points = _read_points(sweep, root, order, by_point, load_read_caches(caches), progress)
-    ds = _point_variables(points, sweep.shape, tuple(a[0] for a in sweep.axes))
-    ds = _grid_variables(ds, points, sweep)
+    grid_dims = tuple(sweep.axis_names)
+    ds = _point_variables(points, sweep.shape, grid_dims)
+    ds = _grid_variables(ds, points, sweep, grid_dims)
     ds.attrs = _aggregate_attrs(points, sweep)
-    _add_per_point_attrs(ds, points, sweep.axes, sweep.shape)
+    _add_per_point_attrs(ds, points, grid_dims, sweep.shape)
     return ds
 
 
@@ -267,13 +268,12 @@ def _point_variables(points: list, shape: tuple, grid_dims: tuple) -> xr.Dataset
     return ds
 
 
-def _grid_variables(ds: xr.Dataset, points: list, sweep) -> xr.Dataset:
+def _grid_variables(ds: xr.Dataset, points: list, sweep, grid_dims: tuple) -> xr.Dataset:
     """Per-point status and wall time, the grid coordinates (declared values, and the parameter
     they set for reciprocal axes) and the fixed parameters as scalar coordinates."""
     method = sweep.method
     axes = sweep.axes
     shape = sweep.shape
-    grid_dims = tuple(a[0] for a in axes)
     status = np.array([p["status"] for p in points], dtype=object).reshape(shape)
     ds["status"] = xr.Variable(grid_dims, status, {"long_name": "status of the point's solve (ok, converged, max_iterations, diverged, failed)"})
     wall = np.array([p["wall"] for p in points]).reshape(shape)
@@ -319,7 +319,7 @@ def _aggregate_attrs(points: list, sweep) -> dict:
     }
 
 
-def _add_per_point_attrs(ds: xr.Dataset, points: list, axes, shape) -> None:
+def _add_per_point_attrs(ds: xr.Dataset, points: list, grid_dims: tuple, shape) -> None:
     """Per-point attrs (e.g. success_threshold, solver diagnostics): constant ones stay attrs,
     numeric ones that vary across points become variables over the grid axes."""
     names = sorted({k for p in points for k in p["attrs"]} - _PER_POINT_ATTRS)
@@ -332,7 +332,7 @@ def _add_per_point_attrs(ds: xr.Dataset, points: list, axes, shape) -> None:
             ds.attrs[k] = present[0]
         elif all(np.ndim(v) == 0 and isinstance(v, (int, float, np.number)) for v in present):
             arr = np.array([np.nan if v is None else float(v) for v in vals]).reshape(shape)
-            ds[k] = xr.Variable(tuple(a[0] for a in axes), arr, {"long_name": f"per-point attribute {k}"})
+            ds[k] = xr.Variable(grid_dims, arr, {"long_name": f"per-point attribute {k}"})
 
 
 def _same(a, b) -> bool:

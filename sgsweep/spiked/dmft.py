@@ -66,16 +66,15 @@ Known limitations (measured; ``benchmarks/bench_dmft.py`` prints the numbers):
   T=1, Δ2=0.5, t ≤ 100: 1.6e-2 at t = 77.5, order 1.26 (128/256/512), 9e-6 before t = 28.6;
   T=1, Δ2=0.2, t ≤ 134: 4.2e-4 at t = 5.1 (escape), order 2.5; T=0, 1/Δ2=4, t ≤ 1000: 1.35e-3
   at t = 32, order 0.6; p=4, Δp=4, 1/Δ2=3, T=0: 1.0e-3 at t = 13, order 1.0.
-  The T=0, 1/Δ2=4 maximum comes from a transient overshoot of the plateau when the grid passes h·μ = 1
-  (end of the extrapolation): C̄ − m_ML = +1.8e-3 at t ≈ 32–64 for T=0, 1/Δ2=4, Nt=256,
-  relaxing to |C̄ − m| < 1e-11 by t = 256; it builds up during the last extrapolation cycle and
-  grows with the h·μ where the extrapolation stops (extrap_hmu = 0.5/1/2/4: 6.4e-4/1.8e-3/
-  3.8e-3/5.9e-3), but stopping at 0.5 raises the T=1, Δ2=0.5 difference to 2.3e-2. Also measured
-  and not adopted: computing the lag-h
-  entry with a parabola from the diagonal (known slope −T of C, +1 of χ; Hermite interval
-  averages) gives clean order 2 but 18× larger errors at t = 40 (ln C̄(40) off by 7.6e-2 at
-  Nt=256); a drift slope taken over the previous cycle instead of the last two rows gives order
-  2.3–3.6 before the escape but 2.3e-2 through it at Nt=256;
+  The T=0, 1/Δ2=4 maximum comes from a transient overshoot of the plateau when the grid passes
+  h·μ = 1 (end of the extrapolation): C̄ − m_ML = +1.8e-3 at t ≈ 32–64 for Nt=256, relaxing to
+  |C̄ − m| < 1e-11 by t = 256; it builds up during the last extrapolation cycle and grows with
+  the h·μ where the extrapolation stops (extrap_hmu = 0.5/1/2/4: 6.4e-4/1.8e-3/3.8e-3/5.9e-3),
+  but stopping at 0.5 raises the T=1, Δ2=0.5 difference to 2.3e-2. Also measured and not
+  adopted: computing the lag-h entry with a parabola from the diagonal (known slope −T of C, +1
+  of χ; Hermite interval averages) gives clean order 2 but 18× larger errors at t = 40 (ln C̄(40)
+  off by 7.6e-2 at Nt=256); a drift slope taken over the previous cycle instead of the last two
+  rows gives order 2.3–3.6 before the escape but 2.3e-2 through it at Nt=256;
 * a late escape, where h is comparable to its duration, is not resolved: p=3, Δp=1, 1/Δ2=2.2,
   T=0, C̄(0)=1e-15 escapes at t ≈ 1260 where Nt = 256 has h = 8; the row iteration fails and the
   run ends with status ``diverged`` (NaN afterwards). Nt = 512 resolves it (status converged,
