@@ -12,9 +12,14 @@ common time points) for:
 2. the first-order fixed-grid T=0 code (CodeT) at its defaults p=4, 1/Δ2=3, Δp=4, C̄(0)=1e-15,
    t_max=100; quoted reference: 43 s for 2000 steps (h = 0.05), O(h) bias; here also our own slow
    fixed-grid second-order reference (numpy) with h = 0.1 on the same problem, measured in this run;
-3. a long run near the Langevin threshold, p=3, Δp=1, Δ2=0.7, T=1, up to t = 10^4.
+3. a long run near the Langevin threshold, p=3, Δp=1, Δ2=0.7, T=1, up to t = 10^4;
+4. with ``--budget``: the error budget of case 1b by doubling cycle
+   (:func:`sgsweep.spiked.dmft_budget.error_budget`: which time spans make C̄_256 − C̄_512 at the
+   escape, t = 77.5), and the sensitivity dC̄(77.5)/d ln C̄(0) that converts an error of ln C̄ before
+   the escape into one of C̄ at it (about 1 minute; ``--budget 512``: 512 against 1024, 6 minutes).
 
-Usage: python benchmarks/bench_dmft.py [--quick]   (--quick skips the Nt=512 and 10^4 runs)
+Usage: python benchmarks/bench_dmft.py [--quick] [--budget [NT]]   (--quick skips the Nt=512 and
+10^4 runs)
 No timing is asserted anywhere.
 """
 
@@ -68,6 +73,8 @@ def common_diff(r1, r2, tmax=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--budget", type=int, nargs="?", const=256, metavar="NT",
+                    help="also the error budget by cycle of case 1b, Nt = NT against 2·NT (default 256)")
     args = ap.parse_args()
     # warm-up (numba compilation, not timed)
     dmft.solve(3, 0.2, 1.0, 1.0, 1e-4, 0.5, Nt=16)
@@ -122,7 +129,28 @@ def main():
         print(f"   sgsweep Nt=256: wall {wl:.1f} s, numpy peak {ml:.1f} MiB, status {rl['status']}, "
               f"t reached {rl['t_reached']:.4g}, max C̄ {np.nanmax(rl['overlap'][ok]):.3g}, "
               f"μ(end) {rl['mu'][ok][-1]:.5f}")
+    if args.budget:
+        budget(args.budget)
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def budget(Nt: int):
+    from sgsweep.spiked.dmft_budget import error_budget
+
+    case, at = (3, 0.5, 1.0, 1.0, 1e-4, 100.0), 77.5
+    print(f"== 4. Error budget of case 1b by doubling cycle: C̄_{Nt}(t) − C̄_{2 * Nt}(t) at t = {at}")
+    rows = error_budget(*case, at=at, Nt=Nt)
+    print(f"   C̄_{Nt} = {rows[0]['overlap_Nt']:.6f}, C̄_{2 * Nt} = {rows[0]['overlap_2Nt']:.6f}, "
+          f"difference {rows[0]['overlap_Nt'] - rows[0]['overlap_2Nt']:+.3e}")
+    print(f"   {f'span of the {2 * Nt} run':>22}  part of the difference made there")
+    for r in rows:
+        print(f"   {r['t_from']:>10.4g} – {r['t_to']:<9.4g}  {r['share']:+.2e}")
+    print(f"   sum of the parts {sum(r['share'] for r in rows):+.3e}")
+    r0 = dmft.solve(*case, Nt=256)
+    r1 = dmft.solve(*case[:4], case[4] * (1 + 1e-3), case[5], Nt=256)
+    sens = (np.interp(at, r1["time"], r1["overlap"]) - np.interp(at, r0["time"], r0["overlap"])) / np.log1p(1e-3)
+    print(f"   sensitivity dC̄({at})/d ln C̄(0) = {sens:.3f}: 1e-4 in C̄ at the escape needs ln C̄ before it "
+          f"to {1e-4 / abs(sens):.1e}")
 
 
 if __name__ == "__main__":

@@ -138,6 +138,33 @@ def test_method_point_and_threshold_fit():
     assert abs(f["x_star"] - 2.0) < 1e-3 and abs(f["gamma"] - 1.3) < 1e-2
 
 
+def test_grid_check_is_the_change_from_the_half_window():
+    """The method's grid check equals two independent solves (Nt and Nt/2) compared on the time
+    points they share (every other point of the Nt grid), bit for bit; t_conv likewise."""
+    from sgsweep.point import compute_point
+    from sgsweep.spiked.method_dmft import t_conv_of
+
+    args = (3, 0.2, 1.0, 1.0, 1e-4, 8.0)
+    ds = compute_point("spiked.dmft", {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0,
+                                       "Nt": 64}, seed=0, threads=1)
+    fine, coarse = dmft.solve(*args, Nt=64), dmft.solve(*args, Nt=32)
+    assert np.array_equal(ds["overlap"].values, fine["overlap"])
+    shared = np.isin(fine["time"], coarse["time"])
+    assert shared.sum() == len(coarse["time"]) and 0 < shared.sum() < len(fine["time"])
+    diff = ds["overlap_grid_diff"].values
+    assert np.array_equal(diff[shared], fine["overlap"][shared] - coarse["overlap"])
+    assert np.isnan(diff[~shared]).all()
+    j = np.nanargmax(np.abs(diff))
+    assert float(ds["grid_diff_max"]) == abs(diff[j]) > 0
+    assert ds.attrs["grid_diff_time"] == fine["time"][j] and ds.attrs["grid_check_status"] == "converged"
+    target = ds.attrs["t_conv_target"]
+    assert float(ds["t_conv_grid_diff"]) == (t_conv_of(fine["time"], fine["overlap"], target)
+                                             - t_conv_of(coarse["time"], coarse["overlap"], target))
+    off = compute_point("spiked.dmft", {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0,
+                                        "Nt": 64, "grid_check": 0}, seed=0, threads=1)
+    assert "grid_diff_max" not in off and np.array_equal(off["overlap"].values, fine["overlap"])
+
+
 @pytest.mark.slow
 def test_gf_threshold_from_convergence_times():
     """Issue 4 check: the T=0 threshold extracted from DMFT convergence times at p=3, Δp=1 lies
@@ -197,16 +224,20 @@ def test_thresholds_product_and_figures(tmp_path):
     x = np.array([2.2, 2.4, 2.6, 3.0, 3.5, 4.0])
     t = np.linspace(0.0, 100.0, 101)
     tc = np.stack([3.0 * (x - 2.0) ** -1.2 + 8.0, 2.0 * (x - 1.8) ** -1.5 + 6.0])
+    # the grid check's (Nt/2) convergence times follow the same laws with thresholds shifted by −0.05
+    tc_coarse = np.stack([3.0 * (x - 1.95) ** -1.2 + 8.0, 2.0 * (x - 1.75) ** -1.5 + 6.0])
     ov = 0.8 / (1.0 + np.exp(-(t[None, None, :] - tc[:, :, None])))
     agg = xr.Dataset({"overlap": (("delta_p", "inv_delta2", "time"), ov),
                       "mu": (("delta_p", "inv_delta2", "time"), 4.0 + 0 * ov),
-                      "t_conv": (("delta_p", "inv_delta2"), tc)},
+                      "t_conv": (("delta_p", "inv_delta2"), tc),
+                      "t_conv_grid_diff": (("delta_p", "inv_delta2"), tc - tc_coarse)},
                      coords={"delta_p": [1.0, 2.0], "inv_delta2": x, "time": t, "p": 3, "T": 0.0})
     sweep = {"name": "s", "method": "spiked.dmft", "axes": ["delta_p", "inv_delta2"], "fixed": {"p": 3, "T": 0}}
     thr = products_of("spiked.dmft")["thresholds"](agg, sweep)
     assert np.allclose(thr["inv_delta2_threshold"].sel(delta_p=1.0), 2.0, atol=1e-3)
     assert np.allclose(thr["inv_delta2_threshold"].sel(delta_p=2.0), 1.8, atol=1e-3)
     assert np.allclose(thr["inv_delta2_conjecture"].values, [2.0, (1 + math.sqrt(5)) / 2])
+    assert np.allclose(thr["inv_delta2_threshold_grid_diff"].values, 0.05, atol=2e-3)
     sim_thr = xr.Dataset({"inv_delta2_threshold": (("delta_p", "N"), [[1.2, 1.4], [1.1, 1.3]]),
                           "inv_delta2_threshold_low": (("delta_p", "N"), [[1.0, 1.3], [0.9, 1.2]]),
                           "inv_delta2_threshold_high": (("delta_p", "N"), [[1.5, 1.6], [1.4, 1.5]])},
@@ -216,6 +247,8 @@ def test_thresholds_product_and_figures(tmp_path):
     table = (tmp_path / "tc.txt").read_text()
     # the simulated thresholds of the matching Δp sit in the table next to the DMFT value
     assert "simulation N=64" in table and "1.4000" in table and "1.3000" in table
+    row = next(line for line in table.splitlines() if line.strip().startswith("delta_p=1.0"))
+    assert abs(float(row.split()[-1]) - 0.05) < 2e-3  # the Nt/2 shift column
     paths += get_figure("spiked.dmft_curves")({"dmft": agg}, {"delta_p": 1.0}, str(tmp_path / "cu"))
     sim = xr.Dataset({"overlap": (("sample", "time"), np.tile(ov[0, 0], (4, 1)) + 1e-3)},
                      coords={"sample": np.arange(4), "time": t})
@@ -271,3 +304,24 @@ def test_bad_grid_settings_rejected_at_validation(bad, needle):
     params = dict({"p": 3, "delta2": 0.5, "delta_p": 1.0}, **bad)
     with pytest.raises(ParameterError, match=needle):
         get("spiked.dmft").validate(params)
+
+
+@pytest.mark.parametrize("T, delta2, overlap0", [(1.0, 0.2, 1e-4), (0.0, 0.25, 1e-2)])
+def test_switched_window_reproduces_both_grids_and_budget_adds_up(T, delta2, overlap0):
+    """dmft_budget.solve_switched is the solver's own scheme: never switching gives solve(2·Nt) and
+    starting on Nt gives solve(Nt), bit for bit; the error budget's shares add up to the Nt vs
+    2·Nt difference, and a switch mid-run changes the result (the window really is halved)."""
+    from sgsweep.spiked.dmft_budget import error_budget, solve_switched
+
+    args = (3, delta2, 1.0, T, overlap0, 8.0)
+    for Nt_start, switch, ref in ((32, 0, 32), (64, 99, 64)):
+        t, c = solve_switched(*args, Nt=32, Nt_start=Nt_start, switch_cycle=switch)
+        r = dmft.solve(*args, Nt=ref)
+        assert np.array_equal(t, r["time"]) and np.array_equal(c, r["overlap"])
+    rows = error_budget(*args, at=6.0, Nt=32)
+    total = rows[0]["overlap_Nt"] - rows[0]["overlap_2Nt"]
+    r32, r64 = dmft.solve(*args, Nt=32), dmft.solve(*args, Nt=64)
+    assert rows[0]["overlap_Nt"] == np.interp(6.0, r32["time"], r32["overlap"])
+    assert rows[0]["overlap_2Nt"] == np.interp(6.0, r64["time"], r64["overlap"])
+    assert abs(sum(r["share"] for r in rows) - total) < 1e-15 and abs(total) > 1e-6
+    assert rows[-1]["t_to"] >= 8.0 and sum(abs(r["share"]) > 0 for r in rows) >= 3

@@ -3,9 +3,12 @@
 Kinds:
 * ``spiked.dmft_curves``: C̄(t) (linear and log scale) and μ(t) with the marginal value
   2√Q''(1) (dotted, when the aggregate carries ``check_mu_threshold``) for every 1/Δ2 of a
-  spiked.dmft sweep (input ``dmft``), log time axis; options ``delta_p`` (select a Δp if it is an axis), ``targets`` (draw m targets).
+  spiked.dmft sweep (input ``dmft``), log time axis; on the log panel, dashed, the grid check
+  |C̄(Nt) − C̄(Nt/2)| when the points carry it; options ``delta_p`` (select a Δp if it is an
+  axis), ``targets`` (draw m targets).
 * ``spiked.dmft_tconv``: t_conv against 1/Δ2 (points), the fit of the ``thresholds`` product
-  (input ``thresholds``) and the closed-form conjecture (vertical lines); optional input ``sim``
+  (input ``thresholds``; with the grid check's shift 1/Δ2*(Nt) − 1/Δ2*(Nt/2) when the points
+  carry it) and the closed-form conjecture (vertical lines); optional input ``sim``
   (``thresholds`` product of a ``spiked.sim`` sweep): the finite-N thresholds at the same Δp, as
   points with their interval on a strip at the bottom; a text table of all thresholds is written
   next to the figure (``<stem>.txt``) and printed.
@@ -91,6 +94,12 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
         axs[0].plot(t[m], d["overlap"].values[m], color=col, label=lab)
         # the pre-escape growth (and, below the threshold, its absence) only shows on a log scale
         axs[1].plot(t[m], np.abs(d["overlap"].values[m]), color=col, label=lab)
+        if "overlap_grid_diff" in d:
+            # the grid check: change of C̄ from the Nt/2 window, on the shared time points
+            g = d["overlap_grid_diff"].values
+            mg = m & np.isfinite(g) & (g != 0)
+            axs[1].plot(t[mg], np.abs(g[mg]), color=col, ls="--", lw=0.8,
+                        label="|C̄(Nt) − C̄(Nt/2)| (grid check)" if k == 0 else None)
         axs[2].plot(t[m], d["mu"].values[m], color=col, label=lab)
         if "check_mu_threshold" in d:
             # stuck on the equator, μ(t) rises towards the marginal value 2√Q''(1) (spiked.md §2.2)
@@ -105,6 +114,9 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
     axs[1].set_ylabel("|C̄(t)| (log scale)")
     axs[2].set_ylabel("Lagrange multiplier μ(t)")
     axs[0].legend(fontsize=7)
+    if any(h.get_label().startswith("|C̄(Nt)") for h in axs[1].get_lines()):
+        axs[1].legend(handles=[h for h in axs[1].get_lines() if h.get_label().startswith("|C̄(Nt)")],
+                      fontsize=7, loc="lower right")
     if marginal:
         axs[2].legend(handles=[h for h in axs[2].get_lines() if h.get_label().startswith("2√")], fontsize=7,
                       loc="lower right")
@@ -125,7 +137,10 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
     lines = ["# DMFT thresholds: 1/Δ2* (fit of t_conv) vs closed-form conjecture"
              + (" and finite-N simulated thresholds (68 % interval, relative deviation from the DMFT value)"
                 if sim is not None else ""),
-             f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"]
+             f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"
+             f" {'Nt/2 shift':>10}",
+             "# err: statistical error of the fit; Nt/2 shift: 1/Δ2*(Nt) − 1/Δ2*(Nt/2), the same fit on the "
+             "grid check's t_conv (nan: no grid check)"]
     stacked = agg["t_conv"].stack(_pt=others) if others else agg["t_conv"].expand_dims(_pt=[0])
     tstk = None
     if thr is not None:
@@ -141,18 +156,20 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
         if tstk is not None:
             f = tstk.isel(_pt=k)
             xstar = float(f["inv_delta2_threshold"])
+            shift = float(f["inv_delta2_threshold_grid_diff"]) if "inv_delta2_threshold_grid_diff" in f else np.nan
             if np.isfinite(xstar):
                 g, A, B = float(f["gamma"]), float(f["amplitude"]), float(f["offset"])
                 xf = xx[xx > xstar]
                 ax.plot(xf, A * (xf - xstar) ** (-g) + B, "-", color=col,
-                        label=f"fit: 1/Δ2* = {xstar:.3f} ± {float(f['inv_delta2_threshold_err']):.3f}, γ = {g:.2f}")
+                        label=f"fit: 1/Δ2* = {xstar:.3f} ± {float(f['inv_delta2_threshold_err']):.3f}, γ = {g:.2f}"
+                        + (f" (Nt/2: {shift:+.3f})" if np.isfinite(shift) else ""))
                 ax.axvline(xstar, color=col, ls=":")
             conj = float(f["inv_delta2_conjecture"])
             if np.isfinite(conj):
                 ax.axvline(conj, color=col, ls="--", label=f"conjecture 1/Δ2 = {conj:.3f}")
             rel = (xstar - conj) / conj if np.isfinite(conj) and np.isfinite(xstar) else np.nan
             lines.append(f"  {lab or 'all':<24} {xstar:>10.4f} {float(f['inv_delta2_threshold_err']):>10.4f} "
-                         f"{float(f['gamma']):>8.3f} {conj:>11.4f} {rel:>8.2%}")
+                         f"{float(f['gamma']):>8.3f} {conj:>11.4f} {rel:>8.2%} {shift:>10.4f}")
             if sim is not None:
                 lines.extend(_sim_rows(ax, sim, scalar_coord("delta_p", sel, agg), col, xstar))
     ax.set_yscale("log")
