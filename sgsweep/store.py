@@ -321,7 +321,8 @@ def _aggregate_attrs(points: list, sweep) -> dict:
 
 def _add_per_point_attrs(ds: xr.Dataset, points: list, grid_dims: tuple, shape) -> None:
     """Per-point attrs (e.g. success_threshold, solver diagnostics): constant ones stay attrs,
-    numeric ones that vary across points become variables over the grid axes."""
+    numeric or text ones that vary across points become variables over the grid axes (a missing
+    value is NaN, or "" for text)."""
     names = sorted({k for p in points for k in p["attrs"]} - _PER_POINT_ATTRS)
     for k in names:
         if k.startswith("param_") or k in ds.attrs or k in ds.variables:
@@ -332,6 +333,10 @@ def _add_per_point_attrs(ds: xr.Dataset, points: list, grid_dims: tuple, shape) 
             ds.attrs[k] = present[0]
         elif all(np.ndim(v) == 0 and isinstance(v, (int, float, np.number)) for v in present):
             arr = np.array([np.nan if v is None else float(v) for v in vals]).reshape(shape)
+            ds[k] = xr.Variable(grid_dims, arr, {"long_name": f"per-point attribute {k}"})
+        elif all(isinstance(v, str) for v in present):
+            # e.g. the status of a second solve (spiked.dmft's grid check): kept per point
+            arr = np.array(["" if v is None else v for v in vals], dtype=object).reshape(shape)
             ds[k] = xr.Variable(grid_dims, arr, {"long_name": f"per-point attribute {k}"})
 
 

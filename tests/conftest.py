@@ -21,7 +21,8 @@ def _toy(params, ctx):
     return xr.Dataset(
         {"walk": (("sample", "time"), walk, {"units": "1", "long_name": "random walk"})},
         coords={"sample": ctx.replica_index, "time": ("time", t, {"units": "1", "long_name": "step"})},
-        attrs={"status": "ok", "walk_scale_squared": params["scale"] ** 2},
+        attrs={"status": "ok", "walk_scale_squared": params["scale"] ** 2, "walk_kind": "gaussian",
+               "walk_regime": "small steps" if params["scale"] < 1.5 else "large steps"},
     )
 
 

@@ -34,11 +34,15 @@ def test_aggregate_rebuilds_grid_and_replicas(tmp_path):
     np.testing.assert_array_equal(agg["walk"].sel(scale=2.0, steps=4).values, one["walk"].values)
     # attrs varying across points became variables, constant ones stayed attrs
     np.testing.assert_array_equal(agg["walk_scale_squared"].values, [[1, 1], [4, 4]])
+    assert agg.attrs["walk_kind"] == "gaussian" and "walk_kind" not in agg.variables
+    regime = [["small steps"] * 2, ["large steps"] * 2]  # text that varies is kept per point too
+    assert agg["walk_regime"].dims == ("scale", "steps") and agg["walk_regime"].values.tolist() == regime
     assert (agg["status"].values == "ok").all()
     # round trip through netCDF
     write_atomic(agg, tmp_path / "agg.nc")
     back = open_dataset(tmp_path / "agg.nc")
     np.testing.assert_array_equal(back["walk"].values, agg["walk"].values)
+    assert back["walk_regime"].values.tolist() == regime
 
 
 def test_rerun_computes_only_missing_files(tmp_path):

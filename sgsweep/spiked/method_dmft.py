@@ -189,7 +189,7 @@ def _grid_check(params: dict, tw: list, r: dict, tc: float, target: float, ctx: 
                                                                           "NaN if either is not reached)"}),
         },
         "attrs": {"grid_check_status": status, "grid_diff_time": tmax,
-                  "grid_check": "solve repeated on the Nt/2 window; the change is an upper estimate of the "
+                  "grid_check_description": "solve repeated on the Nt/2 window; the change is an upper estimate of the "
                                 "grid error where the observed order in Nt is >= 1 (spiked.dmft docstring)"},
     }
 
