@@ -149,7 +149,7 @@ def budget(Nt: int):
     r0 = dmft.solve(*case, Nt=256)
     r1 = dmft.solve(*case[:4], case[4] * (1 + 1e-3), case[5], Nt=256)
     sens = (np.interp(at, r1["time"], r1["overlap"]) - np.interp(at, r0["time"], r0["overlap"])) / np.log1p(1e-3)
-    print(f"   sensitivity dC̄({at})/d ln C̄(0) = {sens:.3f}: 1e-4 in C̄ at the escape needs ln C̄ before it "
+    print(f"   sensitivity dC̄({at})/d ln C̄(0) = {sens:.3f} (Nt=256): 1e-4 in C̄ at the escape needs ln C̄ before it "
           f"to {1e-4 / abs(sens):.1e}")
 
 

@@ -85,6 +85,7 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
     cmap = plt.get_cmap("viridis")
     n = len(xs) if xs is not None else 1
     marginal = False
+    floor = np.inf  # smallest |C̄| drawn: the grid-check curves are cut three decades below it
     for k in range(n):
         d = ds.isel({xdim: k}) if xdim else ds
         lab = f"1/Δ2 = {xs[k]:.3g}" if xdim else None
@@ -94,6 +95,9 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
         axs[0].plot(t[m], d["overlap"].values[m], color=col, label=lab)
         # the pre-escape growth (and, below the threshold, its absence) only shows on a log scale
         axs[1].plot(t[m], np.abs(d["overlap"].values[m]), color=col, label=lab)
+        ov = np.abs(d["overlap"].values[m])
+        if (ov > 0).any():
+            floor = min(floor, float(np.nanmin(ov[ov > 0])))
         if "overlap_grid_diff" in d:
             # the grid check: change of C̄ from the Nt/2 window, on the shared time points
             g = d["overlap_grid_diff"].values
@@ -110,13 +114,15 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
         ax.set_xscale("log")
         ax.set_xlabel("time t")
     axs[1].set_yscale("log")
+    if np.isfinite(floor):
+        axs[1].set_ylim(bottom=1e-3 * floor)
     axs[0].set_ylabel("overlap C̄(t)")
     axs[1].set_ylabel("|C̄(t)| (log scale)")
     axs[2].set_ylabel("Lagrange multiplier μ(t)")
     axs[0].legend(fontsize=7)
     if any(h.get_label().startswith("|C̄(Nt)") for h in axs[1].get_lines()):
         axs[1].legend(handles=[h for h in axs[1].get_lines() if h.get_label().startswith("|C̄(Nt)")],
-                      fontsize=7, loc="lower right")
+                      fontsize=7, loc="upper left")
     if marginal:
         axs[2].legend(handles=[h for h in axs[2].get_lines() if h.get_label().startswith("2√")], fontsize=7,
                       loc="lower right")
@@ -139,8 +145,8 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
                 if sim is not None else ""),
              f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"
              f" {'Nt/2 shift':>10}",
-             "# err: statistical error of the fit; Nt/2 shift: 1/Δ2*(Nt) − 1/Δ2*(Nt/2), the same fit on the "
-             "grid check's t_conv (nan: no grid check)"]
+             "# err: statistical error of the fit; Nt/2 shift: 1/Δ2*(Nt) − 1/Δ2*(Nt/2), the fit on the grid "
+             "check's t_conv (points where both windows converge; nan: no grid check)"]
     stacked = agg["t_conv"].stack(_pt=others) if others else agg["t_conv"].expand_dims(_pt=[0])
     tstk = None
     if thr is not None:
