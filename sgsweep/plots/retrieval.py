@@ -164,9 +164,11 @@ def crossing_figure(inputs: dict, options: dict, out_stem: str) -> list[str]:
         w = np.array([r[2]["width"] for r in items], float)
         we = np.array([r[2]["width_err"] for r in items], float)
         ax.errorbar(1 / np.log(d), ah, yerr=ae, fmt="o", color=col, capsize=3, label=name)
-        for x, y, dd in zip(1 / np.log(d), ah, d):
+        for k, (x, y, dd) in enumerate(zip(1 / np.log(d), ah, d)):
             if np.isfinite(y):
-                ax.annotate(f"d={int(dd)}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+                # above and below in turn: neighbouring d are close on the 1/ln d axis
+                ax.annotate(f"d={int(dd)}", (x, y), textcoords="offset points", xytext=(4, 4 if k % 2 else -11),
+                            fontsize=7)
         bx.errorbar(d, w, yerr=we, fmt="o-", color=col, capsize=3, label=name)
         ds = items[0][3]
         ms = items[0][1]
