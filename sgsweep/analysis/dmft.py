@@ -151,9 +151,9 @@ def dmft_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
         "offset": ("B (escape-time offset; 0 when fewer than 5 points)", "1"),
         "n_points": ("number of points with finite t_conv used in the fit", "1"),
         "inv_delta2_conjecture": ("closed-form conjecture of spiked.md §4.4 at the sweep's T", "1"),
-        "inv_delta2_threshold_grid_diff": ("1/Δ2*(Nt) − 1/Δ2*(Nt/2): the fit on the convergence times of the "
-                                           "Nt and of the grid check's Nt/2 window, over the points where "
-                                           "both are finite", "1"),
+        "inv_delta2_threshold_grid_diff": (("1/Δ2*(Nt) − 1/Δ2*(Nt/2): the fit on the convergence times of the "
+                                            "Nt and of the grid check's Nt/2 window, over the points where "
+                                            "both are finite"), "1"),
     }
     if other:
         coords = {"_pt": stacked["_pt"]}

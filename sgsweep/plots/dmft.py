@@ -143,10 +143,10 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
     lines = ["# DMFT thresholds: 1/Δ2* (fit of t_conv) vs closed-form conjecture"
              + (" and finite-N simulated thresholds (68 % interval, relative deviation from the DMFT value)"
                 if sim is not None else ""),
-             f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"
-             f" {'Nt/2 shift':>10}",
-             "# err: statistical error of the fit; Nt/2 shift: 1/Δ2*(Nt) − 1/Δ2*(Nt/2), the fit on the grid "
-             "check's t_conv (points where both windows converge; nan: no grid check)"]
+             (f"# {'selection':<24} {'1/Δ2*':>10} {'err':>10} {'gamma':>8} {'conjecture':>11} {'rel.dev':>8}"
+              f" {'Nt/2 shift':>10}"),
+             ("# err: statistical error of the fit; Nt/2 shift: 1/Δ2*(Nt) − 1/Δ2*(Nt/2), the fit on the grid "
+              "check's t_conv (points where both windows converge; nan: no grid check)")]
     stacked = agg["t_conv"].stack(_pt=others) if others else agg["t_conv"].expand_dims(_pt=[0])
     tstk = None
     if thr is not None:

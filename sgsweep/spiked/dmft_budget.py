@@ -28,7 +28,7 @@ import numpy as np
 
 from sgsweep.spiked import dmft as _dmft
 
-__all__ = ["solve_switched", "error_budget"]
+__all__ = ["error_budget", "solve_switched"]
 
 
 def solve_switched(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
@@ -106,5 +106,5 @@ def error_budget(p: int, delta2: float, delta_p: float, T: float, overlap0: floa
     vals = [float(np.interp(at, t, cb)) for t, cb in run]
     t0 = 2 * Nt * dt0
     spans = [(0.0, t0)] + [(t0 * 2.0 ** c, t0 * 2.0 ** (c + 1)) for c in range(n_cycles)]
-    return [dict(t_from=a, t_to=b, share=vals[k] - vals[k + 1], overlap_Nt=vals[0], overlap_2Nt=vals[-1])
+    return [{"t_from": a, "t_to": b, "share": vals[k] - vals[k + 1], "overlap_Nt": vals[0], "overlap_2Nt": vals[-1]}
             for k, (a, b) in enumerate(spans)]
