@@ -69,9 +69,17 @@ Known limitations (measured; ``benchmarks/bench_dmft.py`` prints the numbers):
   (:mod:`sgsweep.spiked.dmft_budget`, ``benchmarks/bench_dmft.py --budget``) splits
   C̄_256 − C̄_512 = −1.6e-2 at t = 77.5 into −4.0e-2 made for t ≤ 16 (each cycle up to 1e-2;
   these shrink 4× per doubling: −1.0e-2 in C̄_512 − C̄_1024) and +2.5e-2 made after t = 16, of
-  which +1.7e-2 in [32, 128], where C̄_512 − C̄_1024 has +1.6e-2 again (no convergence there).
-  Meeting 1e-4 through such an escape needs a near-diagonal quadrature built for scale-free
-  functions (e.g. a graded band near the diagonal), not a larger Nt.
+  which +1.7e-2 in [32, 128], where C̄_512 − C̄_1024 has +1.6e-2 again (not yet asymptotic there).
+  The limit itself is known independently: :func:`solve_fixed_grid` (uniform h, no fast/slow
+  split) converges at a clean order 1.9–2.0 on this case (h = 0.1/0.05/0.025/0.0125, t ≤ 80; 27
+  minutes for the finest), and its Richardson extrapolation gives C̄(40) = 0.012396,
+  C̄(60) = 0.06224, C̄(77.5) = 0.4307 (± 1e-4 between p = 2 and the observed order), μ(10) =
+  3.58464. Against it the doubling grid is off at t = 77.5 by +1.9e-2/+1.06e-2/+3.8e-3 at
+  Nt = 512/1024/2048 (order 0.85, then 1.5: second order is approached, late), and by 3.4e-3 at
+  Nt = 256 (a cancellation); it is far more accurate per time point than the uniform grid
+  (h = 0.0125, 6400 steps: off by 5.9e-3). Meeting 1e-4 through such an escape at Nt = 256 needs
+  a near-diagonal quadrature built for scale-free functions (e.g. a graded band of finer steps
+  near the diagonal), not a larger Nt.
   Max |C̄_256 − C̄_512| on the common times (p=3 unless noted, Δp=1, C̄(0)=1e-4, default dt0):
   T=1, Δ2=0.5, t ≤ 100: 1.6e-2 at t = 77.5, order 1.26 (128/256/512), 9e-6 before t = 28.6;
   T=1, Δ2=0.2, t ≤ 134: 4.2e-4 at t = 5.1 (escape), order 2.5; T=0, 1/Δ2=4, t ≤ 1000: 1.35e-3
