@@ -29,6 +29,7 @@ import numpy as np
 from sgsweep.analysis.dmft import grid_convergence, scalar_coord
 from sgsweep.plots.registry import figure
 from sgsweep.plots.style import save
+from sgsweep.store import write_text_atomic
 
 
 def _plt():
@@ -62,8 +63,7 @@ def _save_with_table(fig, out_stem: str, lines: list) -> list:
     """PNG + PDF of the figure and the text table ``<stem>.txt`` (also printed to the job log)."""
     paths = save(fig, out_stem)
     text = "\n".join(lines) + "\n"
-    with open(out_stem + ".txt", "w") as fh:
-        fh.write(text)
+    write_text_atomic(text, out_stem + ".txt")
     print(text)
     return paths + [out_stem + ".txt"]
 
