@@ -113,13 +113,18 @@ def check_params(p: dict) -> None:
                              "such as '1,10,100'") from None
 
 
+def _solve(params: dict, tw: list, Nt: int, progress) -> dict:
+    """The point's solve on a window of Nt points (the point's own Nt, or Nt/2 for the grid check:
+    every other setting is the point's)."""
+    return _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
+                       params["t_max"], Nt=Nt, dt0=params["dt0"], Nc=params["Nc"], tol=params["tol"],
+                       max_sweeps=params["max_sweeps"], cycles=params["cycles"], waiting_times=tw,
+                       omega=params["omega"], anderson=params["anderson"], progress=progress)
+
+
 def compute(params: dict, ctx: PointContext) -> xr.Dataset:
     tw = _waiting_times(params["waiting_times"])
-    r = _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
-                    params["t_max"], Nt=params["Nt"], dt0=params["dt0"], Nc=params["Nc"],
-                    tol=params["tol"], max_sweeps=params["max_sweeps"], cycles=params["cycles"],
-                    waiting_times=tw, omega=params["omega"], anderson=params["anderson"],
-                    progress=lambda d, t, w: ctx.progress(d, t, w))
+    r = _solve(params, tw, params["Nt"], lambda d, t, w: ctx.progress(d, t, w))
     target, checks = _targets(params["p"], params["delta2"], params["delta_p"], params["T"])
     tc = t_conv_of(r["time"], r["overlap"], target)
     grid = _grid_check(params, tw, r, tc, target, ctx) if params["grid_check"] else None
@@ -159,11 +164,7 @@ def _grid_check(params: dict, tw: list, r: dict, tc: float, target: float, ctx: 
     if err:
         status = f"not run: the Nt/2 window is not valid ({err})"
     else:
-        rc = _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
-                         params["t_max"], Nt=Nt2, dt0=params["dt0"], Nc=params["Nc"], tol=params["tol"],
-                         max_sweeps=params["max_sweeps"], cycles=params["cycles"], waiting_times=tw,
-                         omega=params["omega"], anderson=params["anderson"],
-                         progress=lambda d, t, w: ctx.progress(d, t, f"grid check Nt/2 = {Nt2}: {w}"))
+        rc = _solve(params, tw, Nt2, lambda d, t, w: ctx.progress(d, t, f"grid check Nt/2 = {Nt2}: {w}"))
         status = rc["status"]
         # every time point of the Nt/2 grid is one of the Nt grid (steps are powers of 2 × dt0)
         k = np.searchsorted(r["time"], rc["time"])
