@@ -127,7 +127,8 @@ def dmft_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
             # diverge on the Nt/2 window), so that the shift is the grid's and not the point set's
             fine_t, coarse_t = sel.transpose(xdim).values, coarse.isel(_pt=k).transpose(xdim).values
             both = np.isfinite(fine_t) & np.isfinite(coarse_t)
-            f1 = fit_threshold(xs[both], fine_t[both])
+            # (the same point set as the main fit when every point converged on both windows)
+            f1 = f if both.all() else fit_threshold(xs[both], fine_t[both])
             f2 = fit_threshold(xs[both], coarse_t[both])
             res["inv_delta2_threshold_grid_diff"].append(f1["x_star"] - f2["x_star"])
         res["inv_delta2_threshold"].append(f["x_star"])
