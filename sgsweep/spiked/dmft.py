@@ -574,6 +574,14 @@ def _interp_row(row: np.ndarray, i: int, s: float) -> float:
     return float((1 - f) * row[l] + f * row[l + 1])
 
 
+def _workspace(n1: int, mhist: int) -> tuple:
+    """Scratch arrays of :func:`_fill_rows` for a window of n1 points (row unknowns, Anderson
+    histories and its small least-squares system), allocated once per window size."""
+    m = max(mhist, 1)
+    return (np.zeros(2 * n1 + 1), np.zeros((mhist + 1, 2 * n1 + 1)), np.zeros((mhist + 1, 2 * n1 + 1)),
+            np.zeros(m), np.zeros((m, m)), np.zeros(m))
+
+
 def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
           Nt: int = 256, dt0: float = DEFAULT_DT0, Nc: int = 0, tol: float = 1e-8, max_sweeps: int = 200,
           cycles: int = 64, waiting_times=(), progress=None, omega: float = 1.0,
@@ -615,8 +623,7 @@ def solve(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_ma
     rowres = np.zeros(n1)
     rowsweeps = np.zeros(n1, dtype=np.int64)
     mhist = int(anderson)
-    work = (np.zeros(2 * n1 + 1), np.zeros((mhist + 1, 2 * n1 + 1)), np.zeros((mhist + 1, 2 * n1 + 1)),
-            np.zeros(max(mhist, 1)), np.zeros((max(mhist, 1), max(mhist, 1))), np.zeros(max(mhist, 1)))
+    work = _workspace(n1, mhist)
     h = float(dt0)
     # initial rows 0..Nc+1: first-order short-time expansion (C = 1 − T τ, χ = τ), C̄ linear
     q1 = i2 + ip

@@ -57,12 +57,7 @@ def solve_switched(p: int, delta2: float, delta_p: float, T: float, overlap0: fl
     n = Nt_start
     Nc = 1 if tzero else 2
 
-    def work(n1):
-        m = int(anderson)
-        return (np.zeros(2 * n1 + 1), np.zeros((m + 1, 2 * n1 + 1)), np.zeros((m + 1, 2 * n1 + 1)),
-                np.zeros(max(m, 1)), np.zeros((max(m, 1), max(m, 1))), np.zeros(max(m, 1)))
-
-    wk = work(n + 1)
+    wk = _dmft._workspace(n + 1, int(anderson))
     times = [np.arange(n + 1) * h]
     overlap = [args[13][: n + 1].copy()]
     cyc = 0
@@ -74,7 +69,7 @@ def solve_switched(p: int, delta2: float, delta_p: float, T: float, overlap0: fl
                 n //= 2
             args = tuple(np.ascontiguousarray(A[: n + 1, : n + 1]) if A.ndim == 2 else A[: n + 1].copy()
                          for A in args)
-            wk = work(n + 1)
+            wk = _dmft._workspace(n + 1, int(anderson))
         _dmft._contract(n, *args[:16])
         h *= 2.0
         cyc += 1
