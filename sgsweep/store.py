@@ -28,7 +28,13 @@ from . import __version__, methods
 from .point import git_commit
 
 
-def _atomic(path: str | os.PathLike, write) -> Path:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, rename it into place.
 
     Leftovers of earlier writes killed in the middle (``path.tmp-*``) are removed first."""
@@ -45,6 +51,9 @@ def _atomic(path: str | os.PathLike, write) -> Path:
         write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        # mkstemp creates the file private (0600); give it the mode a plain open() would, so that
+        # results on a shared cluster directory stay readable by the group as the umask allows
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -57,7 +66,7 @@ def _atomic(path: str | os.PathLike, write) -> Path:
 
 def write_atomic(ds: xr.Dataset, path: str | os.PathLike) -> Path:
     """Write ``ds`` to ``path`` (netCDF4 engine) through a temporary file and a rename."""
-    return _atomic(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4"))
+    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4"))
 
 
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
@@ -65,7 +74,7 @@ def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
         with open(tmp, "w") as fh:
             fh.write(text)
 
-    return _atomic(path, write)
+    return atomic_write(path, write)
 
 
 def _stamp(path: Path) -> tuple:
@@ -95,7 +104,7 @@ def write_read_cache(raws: dict, path) -> Path:
         with open(tmp, "wb") as fh:
             pickle.dump({"version": 1, "raws": raws}, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
-    return _atomic(path, write)
+    return atomic_write(path, write)
 
 
 def load_read_caches(paths) -> dict:

@@ -84,6 +84,33 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     assert target.exists() and not list(tmp_path.glob("*.tmp-*"))
 
 
+def test_atomic_outputs_get_the_umask_mode_not_the_private_temp_mode(tmp_path):
+    # mkstemp makes 0600 files; results and figures on a shared cluster directory must get the
+    # mode a plain open() gives under the caller's umask (here 022 -> 0644, 027 -> 0640)
+    import os
+    import stat
+
+    import matplotlib.pyplot as plt
+
+    from sgsweep.plots.style import save
+
+    ds = compute_point("toy.walk", {})
+    old = os.umask(0o027)
+    try:
+        write_atomic(ds, tmp_path / "a.nc")
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        paths = save(fig, str(tmp_path / "fig"))
+    finally:
+        os.umask(old)
+    assert sorted(paths) == [str(tmp_path / "fig.pdf"), str(tmp_path / "fig.png")]
+    for name in ("a.nc", "fig.png", "fig.pdf"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640, name
+    assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "fig.pdf").read_bytes()[:4] == b"%PDF"
+    assert not list(tmp_path.glob("*.tmp-*"))
+
+
 def test_scalar_only_methods_aggregate(tmp_path, toy):
     # a point whose variables are all scalars (closed forms) must stack into grid-shaped arrays
     from sgsweep.methods import Method, Param, register, _REGISTRY

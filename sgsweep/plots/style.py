@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..store import atomic_write  # noqa: E402
+
 plt.rcParams.update(
     {
         "figure.dpi": 110,
@@ -23,13 +25,13 @@ plt.rcParams.update(
 
 
 def save(fig, out_stem: str) -> list[str]:
-    """Write ``out_stem.png`` and ``out_stem.pdf``, close the figure, return both paths."""
+    """Write ``out_stem.png`` and ``out_stem.pdf`` (each through a temporary file and a rename, so
+    that a killed job leaves no half-written figure), close the figure, return both paths."""
     stem = Path(out_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for ext in ("png", "pdf"):
         path = stem.with_suffix("." + ext) if stem.suffix == "" else Path(f"{stem}.{ext}")
-        fig.savefig(path, bbox_inches="tight")
+        atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, bbox_inches="tight"))
         paths.append(str(path))
     plt.close(fig)
     return paths
