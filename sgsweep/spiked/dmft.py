@@ -78,8 +78,22 @@ Known limitations (measured; ``benchmarks/bench_dmft.py`` prints the numbers):
   Nt = 512/1024/2048 (order 0.85, then 1.5: second order is approached, late), and by 3.4e-3 at
   Nt = 256 (a cancellation); it is far more accurate per time point than the uniform grid
   (h = 0.0125, 6400 steps: off by 5.9e-3). Meeting 1e-4 through such an escape at Nt = 256 needs
-  a near-diagonal quadrature built for scale-free functions (e.g. a graded band of finer steps
-  near the diagonal), not a larger Nt.
+  a near-diagonal quadrature built for scale-free functions, not a larger Nt. Near-diagonal
+  variants measured on this case (C̄(77.5) − 0.4307 at Nt = 256/512/1024; scheme patches, not
+  kept): copying more entries along the diagonal (Nc = 3) gives a negative error that converges
+  cleanly (−8.9e-2/−1.1e-2/+2.6e-3, Nc = 4 and 8 alike with larger constants), against the
+  default's positive, slowly converging one (+3.4e-3/+1.9e-2/+1.06e-2): the two nearly cancel
+  at Nc = 2, Nt = 256. The time-derivative rule of the lag-3 entries alone moves C̄(40) by
+  −8.7e-4 (BDF2 → backward Euler), 16× its error. Correcting the interval averages of lags ≤ 16
+  by their merged finer-grid values (defect carried along the diagonal) changes C̄(77.5) by
+  < 6e-3. A τ-correction (truncation error of the coarse rules for lags ≤ 16, μ and C̄,
+  evaluated on the contracted finer rows at every doubling; Nc = 1 while h·μ < 1) converges
+  monotonically at order ≈ 2 (−2.4e-2/−5.8e-3/−7.5e-4) but breaks the exact plateaus (C̄_∞ off
+  m_ML by 1.8e-3 at T=0, 1/Δ2=4, Nt=256), so it is not used. Any rule on an equidistant window
+  keeps an O(1) relative error at fixed lag k·h while k·h lies in the scale-free range, and the
+  memory integrals add these to O(h). The methods that control this use non-equidistant grids
+  with high-order interpolation in both times (Lang, Sachdev & Diehl, PRL 135, 247101 (2025),
+  arXiv:2504.06849; the DYNAMITE solver, arXiv:2604.06309): a different solver core.
   Max |C̄_256 − C̄_512| on the common times (p=3 unless noted, Δp=1, C̄(0)=1e-4, default dt0):
   T=1, Δ2=0.5, t ≤ 100: 1.6e-2 at t = 77.5, order 1.26 (128/256/512), 9e-6 before t = 28.6;
   T=1, Δ2=0.2, t ≤ 134: 4.2e-4 at t = 5.1 (escape), order 2.5; T=0, 1/Δ2=4, t ≤ 1000: 1.35e-3
