@@ -96,8 +96,11 @@ Known limitations (measured; ``benchmarks/bench_dmft.py`` prints the numbers):
   arXiv:2504.06849; the DYNAMITE solver, arXiv:2604.06309): a different solver core.
   Max |C̄_256 − C̄_512| on the common times (p=3 unless noted, Δp=1, C̄(0)=1e-4, default dt0):
   T=1, Δ2=0.5, t ≤ 100: 1.6e-2 at t = 77.5, order 1.26 (128/256/512), 9e-6 before t = 28.6;
-  T=1, Δ2=0.2, t ≤ 134: 4.2e-4 at t = 5.1 (escape), order 2.5; T=0, 1/Δ2=4, t ≤ 1000: 1.35e-3
-  at t = 32, order 0.6; p=4, Δp=4, 1/Δ2=3, T=0: 1.0e-3 at t = 13, order 1.0.
+  T=1, Δ2=0.2, t ≤ 134: 4.2e-4 at t = 5.1 (escape), order 2.5 (C̄(5.125) at Nt = 256/512/1024/
+  2048: 0.653870/0.654288/0.654362/0.654375, order 2.4 throughout, so Nt = 512 is within 1e-4 of
+  the limit there; made at t ∈ [0.125, 2] (−8.5e-4) and [2, 8] (+4.4e-4) by the error budget);
+  T=0, 1/Δ2=4, t ≤ 1000: 1.35e-3 at t = 32, order 0.6; p=4, Δp=4, 1/Δ2=3, T=0: 1.0e-3 at t = 13,
+  order 1.0.
   The T=0, 1/Δ2=4 maximum comes from a transient overshoot of the plateau when the grid passes
   h·μ = 1 (end of the extrapolation): C̄ − m_ML = +1.8e-3 at t ≈ 32–64 for Nt=256, relaxing to
   |C̄ − m| < 1e-11 by t = 256; it builds up during the last extrapolation cycle and grows with
