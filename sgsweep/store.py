@@ -29,6 +29,15 @@ from .point import git_commit
 
 
 def _umask() -> int:
+    """The process umask, read without changing it where Linux shows it (os.umask can only read it
+    by setting it, which would briefly affect files other threads create)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
