@@ -41,6 +41,12 @@ def scalar_coord(name: str, *datasets, default: float = np.nan) -> float:
     return default
 
 
+def stack_points(da, dims: list):
+    """``da`` with the grid axes ``dims`` stacked into one axis ``_pt`` (a length-1 ``_pt`` when
+    there are none), so that per-point loops read the same either way."""
+    return da.stack(_pt=dims) if dims else da.expand_dims(_pt=[0])
+
+
 def fit_threshold(x: np.ndarray, tconv: np.ndarray, with_offset: bool | None = None) -> dict:
     """Fit t = A (x − x*)^(−γ) + B; returns dict(x_star, x_star_err, gamma, gamma_err, A, B, n)."""
     x = np.asarray(x, float)
@@ -109,12 +115,12 @@ def dmft_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
         raise ValueError("spiked.dmft thresholds need an inv_delta2 (or delta2) axis")
     tc = agg["t_conv"]
     other = [d for d in tc.dims if d != xdim]
-    stacked = tc.stack(_pt=other) if other else tc.expand_dims(_pt=[0])
+    stacked = stack_points(tc, other)
     coarse = None
     if "t_conv_grid_diff" in agg:
         # t_conv on the Nt/2 window of the grid check
         tc2 = agg["t_conv"] - agg["t_conv_grid_diff"]
-        coarse = tc2.stack(_pt=other) if other else tc2.expand_dims(_pt=[0])
+        coarse = stack_points(tc2, other)
     res = {k: [] for k in ("inv_delta2_threshold", "inv_delta2_threshold_err", "gamma", "gamma_err",
                            "amplitude", "offset", "n_points", "inv_delta2_conjecture")}
     if coarse is not None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sgsweep.analysis.dmft import grid_convergence, scalar_coord
+from sgsweep.analysis.dmft import grid_convergence, scalar_coord, stack_points
 from sgsweep.plots.registry import figure
 from sgsweep.plots.style import save
 from sgsweep.store import write_text_atomic
@@ -147,10 +147,10 @@ def dmft_tconv(inputs: dict, options: dict, out_stem: str) -> list:
               f" {'Nt/2 shift':>10}"),
              ("# err: statistical error of the fit; Nt/2 shift: 1/Δ2*(Nt) − 1/Δ2*(Nt/2), the fit on the grid "
               "check's t_conv (points where both windows converge; nan: no grid check)")]
-    stacked = agg["t_conv"].stack(_pt=others) if others else agg["t_conv"].expand_dims(_pt=[0])
+    stacked = stack_points(agg["t_conv"], others)
     tstk = None
     if thr is not None:
-        tstk = thr.stack(_pt=others) if others else thr.expand_dims(_pt=[0])
+        tstk = stack_points(thr, others)
     cmap = plt.get_cmap("tab10")
     xx = np.linspace(np.nanmin(xs), np.nanmax(xs), 400)
     for k in range(stacked.sizes["_pt"]):
@@ -222,7 +222,7 @@ def dmft_vs_sim(inputs: dict, options: dict, out_stem: str) -> list:
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     # iterate over the simulation's grid points other than sample/time
     sdims = [d for d in sim["overlap"].dims if d not in ("sample", "time")]
-    st = sim["overlap"].stack(_pt=sdims) if sdims else sim["overlap"].expand_dims(_pt=[0])
+    st = stack_points(sim["overlap"], sdims)
     cmap = plt.get_cmap("tab10")
     for k in range(st.sizes["_pt"]):
         o = st.isel(_pt=k).transpose("sample", "time").values
