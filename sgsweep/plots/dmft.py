@@ -94,8 +94,8 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
         m = t > 0
         axs[0].plot(t[m], d["overlap"].values[m], color=col, label=lab)
         # the pre-escape growth (and, below the threshold, its absence) only shows on a log scale
-        axs[1].plot(t[m], np.abs(d["overlap"].values[m]), color=col, label=lab)
         ov = np.abs(d["overlap"].values[m])
+        axs[1].plot(t[m], ov, color=col, label=lab)
         if (ov > 0).any():
             floor = min(floor, float(np.nanmin(ov[ov > 0])))
         if "overlap_grid_diff" in d:
@@ -120,9 +120,9 @@ def dmft_curves(inputs: dict, options: dict, out_stem: str) -> list:
     axs[1].set_ylabel("|C̄(t)| (log scale)")
     axs[2].set_ylabel("Lagrange multiplier μ(t)")
     axs[0].legend(fontsize=7)
-    if any(h.get_label().startswith("|C̄(Nt)") for h in axs[1].get_lines()):
-        axs[1].legend(handles=[h for h in axs[1].get_lines() if h.get_label().startswith("|C̄(Nt)")],
-                      fontsize=7, loc="upper left")
+    grid_lines = [h for h in axs[1].get_lines() if h.get_label().startswith("|C̄(Nt)")]
+    if grid_lines:
+        axs[1].legend(handles=grid_lines, fontsize=7, loc="upper left")
     if marginal:
         axs[2].legend(handles=[h for h in axs[2].get_lines() if h.get_label().startswith("2√")], fontsize=7,
                       loc="lower right")
