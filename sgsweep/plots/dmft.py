@@ -270,11 +270,11 @@ def dmft_convergence(inputs: dict, options: dict, out_stem: str) -> list:
     rows = grid_convergence(agg, "overlap", tol)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.5))
     grid_dims = [d for d in agg["overlap"].dims if d != "time"]
-    stacked = agg["overlap"].stack(_g=grid_dims) if grid_dims else agg["overlap"].expand_dims(_g=[0])
+    stacked = stack_points(agg["overlap"], grid_dims)
     t = agg["time"].values
-    for k in range(stacked.sizes["_g"]):
-        sel = stacked.isel(_g=k)
-        vals = dict(zip(grid_dims, np.atleast_1d(sel["_g"].values.item()))) if grid_dims else {}
+    for k in range(stacked.sizes["_pt"]):
+        sel = stacked.isel(_pt=k)
+        vals = dict(zip(grid_dims, np.atleast_1d(sel["_pt"].values.item()))) if grid_dims else {}
         y = sel.values
         ok = np.isfinite(y) & (t > 0) & (y > 0)
         ax0.plot(t[ok], y[ok], "-", lw=1.2, label=_setting({d: np.asarray(v).item() for d, v in vals.items()}))
