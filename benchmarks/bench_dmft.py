@@ -13,13 +13,16 @@ common time points) for:
    t_max=100; quoted reference: 43 s for 2000 steps (h = 0.05), O(h) bias; here also our own slow
    fixed-grid second-order reference (numpy) with h = 0.1 on the same problem, measured in this run;
 3. a long run near the Langevin threshold, p=3, Δp=1, Δ2=0.7, T=1, up to t = 10^4;
-4. with ``--budget``: the error budget of case 1b by doubling cycle
+4. with ``--ratio``: the ratio-grid solver (sgsweep.spiked.dmft_ratio, the default of spiked.dmft)
+   on cases 1 and 1b: wall time, peak memory, the change under doubling its node density and
+   under lowering its step tolerance tenfold, the observed order (about 3 minutes);
+5. with ``--budget``: the error budget of case 1b by doubling cycle
    (:func:`sgsweep.spiked.dmft_budget.error_budget`: which time spans make C̄_256 − C̄_512 at the
    escape, t = 77.5), and the sensitivity dC̄(77.5)/d ln C̄(0) that converts an error of ln C̄ before
    the escape into one of C̄ at it (about 1 minute; ``--budget 512``: 512 against 1024, 6 minutes).
 
-Usage: python benchmarks/bench_dmft.py [--quick] [--budget [NT]]   (--quick skips the Nt=512 and
-10^4 runs)
+Usage: python benchmarks/bench_dmft.py [--quick] [--ratio] [--budget [NT]]   (--quick skips the
+Nt=512 and 10^4 runs)
 No timing is asserted anywhere.
 """
 
@@ -73,6 +76,7 @@ def common_diff(r1, r2, tmax=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--ratio", action="store_true", help="also the ratio-grid solver on cases 1 and 1b")
     ap.add_argument("--budget", type=int, nargs="?", const=256, metavar="NT",
                     help="also the error budget by cycle of case 1b, Nt = NT against 2·NT (default 256)")
     args = ap.parse_args()
@@ -129,16 +133,50 @@ def main():
         print(f"   sgsweep Nt=256: wall {wl:.1f} s, numpy peak {ml:.1f} MiB, status {rl['status']}, "
               f"t reached {rl['t_reached']:.4g}, max C̄ {np.nanmax(rl['overlap'][ok]):.3g}, "
               f"μ(end) {rl['mu'][ok][-1]:.5f}")
+    if args.ratio:
+        ratio()
     if args.budget:
         budget(args.budget)
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def ratio():
+    from sgsweep.spiked.dmft_ratio import DEFAULTS, solve_ratio
+
+    solve_ratio(3, 0.2, 1.0, 1.0, 1e-4, 0.5)  # warm-up (numba compilation, not timed)
+    d0, tol0 = DEFAULTS["density"], DEFAULTS["rtol"]
+    cases = [("1", "CodeD default run", (3, 0.2, 1.0, 1.0, 1e-4, 134.0)),
+             ("1b", "the issue's default command", (3, 0.5, 1.0, 1.0, 1e-4, 100.0))]
+    for tag, name, case in cases:
+        times = dmft.planned_times(256, dmft.DEFAULT_DT0, case[-1], 64)
+        print(f"== 4.{tag} Ratio-grid solver, {name}: p={case[0]}, Δ2={case[1]}, Δp={case[2]}, T={case[3]}, "
+              f"t_max={case[5]:g} (output on the Nt=256 doubling grid's times)")
+        runs = {}
+        for d, tol in [(d0 / 2, tol0), (d0, tol0), (2 * d0, tol0), (d0, tol0 / 10)]:
+            r, w, m = timed(solve_ratio, *case, times=times, density=d, rtol=tol)
+            runs[d, tol] = r
+            print(f"   density {d:g}, rtol {tol:g}: L = {r['nodes']} nodes, {r['steps']} steps, wall {w:.2f} s, "
+                  f"numpy peak {m:.1f} MiB, status {r['status']}, C̄(end) {r['overlap'][-1]:.7f}, "
+                  f"μ(end) {r['mu'][-1]:.6f}")
+        base = runs[d0, tol0]["overlap"]
+
+        def change(key):
+            dd = np.abs(runs[key]["overlap"] - base)
+            k = int(np.argmax(dd))
+            return dd[k], times[k]
+
+        (dc, tc), (df, tf), (dr, tr) = change((d0 / 2, tol0)), change((2 * d0, tol0)), change((d0, tol0 / 10))
+        print(f"   max |ΔC̄| on the output times: density {d0 / 2:g} → {d0:g} {dc:.2e} (t={tc:.4g}), {d0:g} → "
+              f"{2 * d0:g} {df:.2e} (t={tf:.4g}): order {np.log2(dc / df):.2f}; rtol {tol0:g} → {tol0 / 10:g} "
+              f"{dr:.2e} (t={tr:.4g}); criterion 1e-4 {'met' if max(df, dr) < 1e-4 else 'NOT met'}")
+    print("   (case 1 quoted reference:", QUOTED["codeD"] + ")")
 
 
 def budget(Nt: int):
     from sgsweep.spiked.dmft_budget import error_budget
 
     case, at = (3, 0.5, 1.0, 1.0, 1e-4, 100.0), 77.5
-    print(f"== 4. Error budget of case 1b by doubling cycle: C̄_{Nt}(t) − C̄_{2 * Nt}(t) at t = {at}")
+    print(f"== 5. Error budget of case 1b by doubling cycle: C̄_{Nt}(t) − C̄_{2 * Nt}(t) at t = {at}")
     rows = error_budget(*case, at=at, Nt=Nt)
     print(f"   C̄_{Nt} = {rows[0]['overlap_Nt']:.6f}, C̄_{2 * Nt} = {rows[0]['overlap_2Nt']:.6f}, "
           f"difference {rows[0]['overlap_Nt'] - rows[0]['overlap_2Nt']:+.3e}")

@@ -128,7 +128,7 @@ def test_method_point_and_threshold_fit():
     from sgsweep.point import compute_point
 
     ds = compute_point("spiked.dmft", {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0,
-                                       "Nt": 64}, seed=0, threads=1)
+                                       "solver": "doubling", "Nt": 64}, seed=0, threads=1)
     assert ds.attrs["status"] in ("converged", "max_iterations")
     assert 3.0 < float(ds["t_conv"]) < 6.0
     assert abs(ds.attrs["check_mu_inf"] - 7.0) < 1e-12
@@ -139,14 +139,14 @@ def test_method_point_and_threshold_fit():
 
 
 def test_grid_check_is_the_change_from_the_half_window():
-    """The method's grid check equals two independent solves (Nt and Nt/2) compared on the time
+    """Doubling solver: the method's grid check equals two independent solves (Nt and Nt/2) compared on the time
     points they share (every other point of the Nt grid), bit for bit; t_conv likewise."""
     from sgsweep.point import compute_point
     from sgsweep.spiked.method_dmft import t_conv_of
 
     args = (3, 0.2, 1.0, 1.0, 1e-4, 8.0)
     ds = compute_point("spiked.dmft", {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0,
-                                       "Nt": 64}, seed=0, threads=1)
+                                       "solver": "doubling", "Nt": 64}, seed=0, threads=1)
     fine, coarse = dmft.solve(*args, Nt=64), dmft.solve(*args, Nt=32)
     assert np.array_equal(ds["overlap"].values, fine["overlap"])
     shared = np.isin(fine["time"], coarse["time"])
@@ -161,7 +161,7 @@ def test_grid_check_is_the_change_from_the_half_window():
     assert float(ds["t_conv_grid_diff"]) == (t_conv_of(fine["time"], fine["overlap"], target)
                                              - t_conv_of(coarse["time"], coarse["overlap"], target))
     off = compute_point("spiked.dmft", {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0,
-                                        "Nt": 64, "grid_check": 0}, seed=0, threads=1)
+                                        "solver": "doubling", "Nt": 64, "grid_check": 0}, seed=0, threads=1)
     assert "grid_diff_max" not in off and np.array_equal(off["overlap"].values, fine["overlap"])
 
 

@@ -177,20 +177,22 @@ def dmft_thresholds(agg: xr.Dataset, sweep: dict) -> xr.Dataset:
 
 
 # refinement axes of a grid-convergence sweep and the direction in which they refine
-REFINEMENTS = {"Nt": "increasing", "dt0": "decreasing"}
+REFINEMENTS = {"Nt": "increasing", "dt0": "decreasing", "ratio_density": "increasing", "ratio_rtol": "decreasing"}
 
 
 def grid_convergence(agg: xr.Dataset, var: str = "overlap", tol: float = 1e-4) -> list[dict]:
-    """Grid-convergence study of a ``spiked.dmft`` aggregate whose axes include ``Nt`` and/or
-    ``dt0`` (issue 4's criterion: doubling Nt or halving dt0 changes C̄(t) by less than ``tol`` on
-    the common times, with the observed convergence order).
+    """Grid-convergence study of a ``spiked.dmft`` aggregate whose axes include refinement axes of
+    :data:`REFINEMENTS`: ``Nt`` and/or ``dt0`` (doubling solver), ``ratio_density`` and/or
+    ``ratio_rtol`` (ratio solver) (issue 4's criterion: doubling Nt or halving dt0 changes C̄(t) by
+    less than ``tol`` on the common times, with the observed convergence order).
 
     For every refinement axis and every combination of the other axes, consecutive settings
     g_k → g_{k+1} (Nt increasing, dt0 decreasing) give the difference curve
     |var_{k+1}(t) − var_k(t)| on the common times (finite in both: the coarser solver grid's time
     points are a subset of the finer one's, :func:`sgsweep.spiked.dmft.planned_times`), its maximum
     d_k and where it occurs, and the observed order log(d_{k−1}/d_k) / log(g_k/g_{k−1}) (NaN for
-    the first pair). Returns one dict per pair: axis, coarse, fine, others (dict of the other axes'
+    the first pair). The ratio solver reports on the doubling grid's time points of the sweep's
+    fixed Nt and dt0, so its settings share all their times. Returns one dict per pair: axis, coarse, fine, others (dict of the other axes'
     values), time, diff (arrays), max_diff, t_at, order, ok (max_diff < tol).
     """
     rows = []

@@ -13,7 +13,7 @@ Kinds:
   points with their interval on a strip at the bottom; a text table of all thresholds is written
   next to the figure (``<stem>.txt``) and printed.
 * ``spiked.dmft_convergence``: grid-convergence study of a spiked.dmft sweep over ``Nt`` and/or
-  ``dt0`` (input ``dmft``, :func:`sgsweep.analysis.dmft.grid_convergence`): C̄(t) for every grid
+  ``dt0`` (doubling solver) or ``ratio_density`` and/or ``ratio_rtol`` (ratio solver) (input ``dmft``, :func:`sgsweep.analysis.dmft.grid_convergence`): C̄(t) for every grid
   setting and |C̄_fine − C̄_coarse|(t) for every refinement step (doubling Nt, halving dt0), with
   the 1e-4 criterion of issue 4; the table (``<stem>.txt``, also printed) lists the maximum
   difference, where it occurs and the observed order. Option ``tol`` (default 1e-4).
@@ -290,7 +290,7 @@ def dmft_convergence(inputs: dict, options: dict, out_stem: str) -> list:
         other = _setting(r["others"])
         label = f"{r['axis']} {r['coarse']:.3g} → {r['fine']:.3g}" + (f" ({other})" if other else "")
         pos = r["diff"] > 0
-        style = "-" if r["axis"] == "Nt" else "--"
+        style = "-" if r["axis"] in ("Nt", "ratio_density") else "--"
         ax1.plot(r["time"][pos], r["diff"][pos], style, lw=1.0, label=label)
         order = "" if not np.isfinite(r["order"]) else f"{r['order']:.2f}"
         lines.append(f"  {label:<34} {r['max_diff']:>10.2e} {r['t_at']:>9.4g} {order:>7}  {'yes' if r['ok'] else 'no'}")
@@ -299,6 +299,7 @@ def dmft_convergence(inputs: dict, options: dict, out_stem: str) -> list:
     ax1.set_yscale("log")
     ax1.set_xlabel("time t")
     ax1.set_ylabel("|C̄_fine(t) − C̄_coarse(t)|")
-    ax1.set_title("change under grid refinement (solid: Nt doubled, dashed: dt0 halved)", fontsize=9)
+    ax1.set_title("change under refinement (solid: Nt or ratio density doubled; dashed: dt0 halved or "
+                  "ratio rtol lowered)", fontsize=9)
     ax1.legend(fontsize=7)
     return _save_with_table(fig, out_stem, lines)
