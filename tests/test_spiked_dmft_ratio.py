@@ -126,16 +126,18 @@ def test_waiting_time_functions_obey_their_definitions():
 
 
 def test_method_uses_the_ratio_solver_by_default_and_grid_check_halves_density():
-    """spiked.dmft: the default solver is the ratio grid, on the doubling grid's time points; the
-    grid check is the change from an independent solve at half the density, bit for bit."""
+    """spiked.dmft: the default solver is the ratio grid, on the doubling grid's time points (up to
+    its last one, 8 for t_max = 7.9); the grid check is the change from an independent solve at half
+    the density, bit for bit."""
     from sgsweep.point import compute_point
 
-    params = {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 8.0, "Nt": 64}
+    params = {"p": 3, "delta2": 0.2, "delta_p": 1.0, "T": 1.0, "t_max": 7.9, "Nt": 64}
     ds = compute_point("spiked.dmft", params, seed=0, threads=1)
     assert ds.attrs["solver"] == "ratio" and ds.attrs["status"] == "converged"
-    times = dmft.planned_times(64, dmft.DEFAULT_DT0, 8.0, 64)
-    assert np.array_equal(ds["time"].values, times)
-    args = (3, 0.2, 1.0, 1.0, 1e-4, 8.0)
+    times = dmft.planned_times(64, dmft.DEFAULT_DT0, 7.9, 64)
+    assert np.array_equal(ds["time"].values, times) and times[-1] == 8.0
+    assert np.all(np.isfinite(ds["overlap"].values)) and ds.attrs["t_reached"] == 8.0
+    args = (3, 0.2, 1.0, 1.0, 1e-4, 7.9)
     fine = solve_ratio(*args, times=times, waiting_times=[1, 10, 100])
     coarse = solve_ratio(*args, times=times, density=DEFAULTS["density"] / 2, waiting_times=[1, 10, 100])
     assert np.array_equal(ds["overlap"].values, fine["overlap"])

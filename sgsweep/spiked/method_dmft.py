@@ -6,7 +6,7 @@ One point = one deterministic solve of the CHSCK equations, by one of two solver
   of time ratios θ = t'/t, adaptive Dormand–Prince steps. Converged to 1e-4 through slow escapes at
   its defaults (issue 4's command: doubling ``ratio_density`` changes C̄ by 4.1e-5, lowering
   ``ratio_rtol`` tenfold by 3.5e-5; order 8 in the density); 7–9 s for t ≤ 100, but its late steps
-  are stability-limited (h ≤ 3.3/(2μ)), so t = 10^4 takes about 20 minutes;
+  are stability-limited (h ≤ 3.3/(2μ)), so t = 10^4 takes about 20 minutes on one core;
 * ``doubling``: :func:`sgsweep.spiked.dmft.solve`, the Kim–Latz time-doubling window of the
   reference codes: seconds to t = 10^4, second order where the window resolves the dynamics, but
   through a slow escape its error converges at order < 1.5 (1e-2 on issue 4's command at Nt = 512).
