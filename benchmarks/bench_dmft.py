@@ -15,7 +15,7 @@ common time points) for:
 3. a long run near the Langevin threshold, p=3, Δp=1, Δ2=0.7, T=1, up to t = 10^4;
 4. with ``--ratio``: the ratio-grid solver (sgsweep.spiked.dmft_ratio, the default of spiked.dmft)
    on cases 1 and 1b: wall time, peak memory, the change under doubling its node density and
-   under lowering its step tolerance tenfold, the observed order (about 3 minutes);
+   under lowering its step tolerance tenfold, the observed order (about 6 minutes);
 5. with ``--budget``: the error budget of case 1b by doubling cycle
    (:func:`sgsweep.spiked.dmft_budget.error_budget`: which time spans make C̄_256 − C̄_512 at the
    escape, t = 77.5), and the sensitivity dC̄(77.5)/d ln C̄(0) that converts an error of ln C̄ before
