@@ -192,8 +192,9 @@ def grid_convergence(agg: xr.Dataset, var: str = "overlap", tol: float = 1e-4) -
     points are a subset of the finer one's, :func:`sgsweep.spiked.dmft.planned_times`), its maximum
     d_k and where it occurs, and the observed order log(d_{k−1}/d_k) / log(g_k/g_{k−1}) (NaN for
     the first pair). The ratio solver reports on the doubling grid's time points of the sweep's
-    fixed Nt and dt0, so its settings share all their times. Returns one dict per pair: axis, coarse, fine, others (dict of the other axes'
-    values), time, diff (arrays), max_diff, t_at, order, ok (max_diff < tol).
+    fixed Nt and dt0, so its settings share all their times. Returns one dict per pair: axis,
+    coarse, fine, others (dict of the other axes' values), time, diff (arrays), max_diff, t_at,
+    order, ok (max_diff < tol).
     """
     rows = []
     for axis, direction in REFINEMENTS.items():

@@ -13,9 +13,10 @@ Kinds:
   points with their interval on a strip at the bottom; a text table of all thresholds is written
   next to the figure (``<stem>.txt``) and printed.
 * ``spiked.dmft_convergence``: grid-convergence study of a spiked.dmft sweep over ``Nt`` and/or
-  ``dt0`` (doubling solver) or ``ratio_density`` and/or ``ratio_rtol`` (ratio solver) (input ``dmft``, :func:`sgsweep.analysis.dmft.grid_convergence`): C̄(t) for every grid
-  setting and |C̄_fine − C̄_coarse|(t) for every refinement step (doubling Nt, halving dt0), with
-  the 1e-4 criterion of issue 4; the table (``<stem>.txt``, also printed) lists the maximum
+  ``dt0`` (doubling solver) or ``ratio_density`` and/or ``ratio_rtol`` (ratio solver) (input
+  ``dmft``, :func:`sgsweep.analysis.dmft.grid_convergence`): C̄(t) for every grid setting and
+  |C̄_fine − C̄_coarse|(t) for every refinement step (doubling Nt or the density, halving dt0 or
+  lowering rtol), with the 1e-4 criterion of issue 4; the table (``<stem>.txt``, also printed) lists the maximum
   difference, where it occurs and the observed order. Option ``tol`` (default 1e-4).
 * ``spiked.dmft_vs_sim``: DMFT C̄(t) (input ``dmft``, lines) against a finite-N simulation
   aggregate (input ``sim``: overlap(<axes>, sample, time)): mean ± standard error over samples.
@@ -299,7 +300,7 @@ def dmft_convergence(inputs: dict, options: dict, out_stem: str) -> list:
     ax1.set_yscale("log")
     ax1.set_xlabel("time t")
     ax1.set_ylabel("|C̄_fine(t) − C̄_coarse(t)|")
-    ax1.set_title("change under refinement (solid: Nt or ratio density doubled; dashed: dt0 halved or "
+    ax1.set_title("change under refinement\n(solid: Nt or ratio density doubled; dashed: dt0 halved or "
                   "ratio rtol lowered)", fontsize=9)
     ax1.legend(fontsize=7)
     return _save_with_table(fig, out_stem, lines)

@@ -121,6 +121,9 @@ def quadrature_weights(grid: np.ndarray, q: int) -> np.ndarray:
 
 
 def precompute(L: int, Z: float, q: int) -> dict:
+    """Nodes, quadrature weights and every interpolation stencil of the kernel (they depend on
+    the ratios only): A at θ_j θ_k (current row on [0, t']), B at σ_kj = θ_k + (1−θ_k)θ_j (current
+    row on [t', t]), H at θ_k/σ_kj (the history row at time σ_kj t). 6 arrays of L²·q entries."""
     th = ratio_grid(L, Z)
     W0 = quadrature_weights(th, q)
     # [0, t'] piece of target k: nodes s = θ_j θ_k t; the current row at ratio θ_j θ_k

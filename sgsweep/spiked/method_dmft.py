@@ -163,8 +163,7 @@ def _solve(params: dict, tw: list, coarse: bool, progress) -> dict:
         return _ratio.solve_ratio(params["p"], params["delta2"], params["delta_p"], params["T"],
                                   params["overlap0"], params["t_max"], times=times, density=density,
                                   order=params["ratio_order"], rtol=params["ratio_rtol"],
-                                  tau_min=params["ratio_tau_min"], waiting_times=tw,
-                                  progress=lambda t, tm, msg: progress(t, tm, msg))
+                                  tau_min=params["ratio_tau_min"], waiting_times=tw, progress=progress)
     Nt = params["Nt"] // 2 if coarse else params["Nt"]
     return _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
                        params["t_max"], Nt=Nt, dt0=params["dt0"], Nc=params["Nc"], tol=params["tol"],
