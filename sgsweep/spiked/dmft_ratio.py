@@ -216,6 +216,34 @@ def _hv(i, n, mode, co, hy, hd, y):
     return co[0] * hy[n, i] + co[1] * hd[n, i] + co[2] * hy[n + 1, i] + co[3] * hd[n + 1, i]
 
 
+@njit(cache=True)
+def _observables(t, row, p, i2, ip, T, W0):
+    """μ(t) and e(t) from a state row (same quadrature as :func:`rhs`)."""
+    L = W0.shape[0]
+    cb = row[2 * L]
+    mu = 0.0
+    en = 0.0
+    for j in range(L):
+        m = _f1(row[j], p, i2, ip)
+        mu += W0[j] * row[L + j] * (m + row[j] * _f2(row[j], p, i2, ip))
+        en += W0[j] * row[L + j] * m
+    mu = T + cb * _f1(cb, p, i2, ip) + t * mu
+    en = -(cb * cb * i2 * 0.5 + _ipow(cb, p) * ip / p) - t * en
+    return mu, en
+
+
+@njit(cache=True, inline="always")
+def _row_at(idx, wt, k, j, y, L):
+    """C and R of the state row y at the ratio whose stencil is idx[k, j], weights wt[k, j]."""
+    cc = 0.0
+    rc = 0.0
+    for a in range(idx.shape[2]):
+        ia = idx[k, j, a]
+        cc += wt[k, j, a] * y[ia]
+        rc += wt[k, j, a] * y[L + ia]
+    return cc, rc
+
+
 @njit(cache=True, parallel=True)
 def rhs(t, y, out, p, i2, ip, T, th, W0, A_idx, A_w, sig, B_idx, B_w, H_idx, H_w, ht, hy, hd, N,
         rows, cos):
@@ -226,15 +254,8 @@ def rhs(t, y, out, p, i2, ip, T, th, W0, A_idx, A_w, sig, B_idx, B_w, H_idx, H_w
     q = A_idx.shape[2]
     ib = 2 * L
     cb = y[ib]
-    mu = 0.0
-    en = 0.0
-    for j in range(L):
-        m = _f1(y[j], p, i2, ip)
-        mu += W0[j] * y[L + j] * (m + y[j] * _f2(y[j], p, i2, ip))
-        en += W0[j] * y[L + j] * m
+    mu, en = _observables(t, y, p, i2, ip, T, W0)
     fcb = _f1(cb, p, i2, ip)
-    mu = T + cb * fcb + t * mu
-    en = -(cb * cb * i2 * 0.5 + _ipow(cb, p) * ip / p) - t * en
     # dC̄/dt
     co = cos[L]
     acc = 0.0
@@ -262,12 +283,7 @@ def rhs(t, y, out, p, i2, ip, T, th, W0, A_idx, A_w, sig, B_idx, B_w, H_idx, H_w
         if k > 0:
             acc = 0.0
             for j in range(L):
-                cc = 0.0
-                rc = 0.0
-                for a in range(q):
-                    ia = A_idx[k, j, a]
-                    cc += A_w[k, j, a] * y[ia]
-                    rc += A_w[k, j, a] * y[L + ia]
+                cc, rc = _row_at(A_idx, A_w, k, j, y, L)
                 w = W0[j] * tk
                 ch = RowC[j]
                 rh = RowR[j]
@@ -284,12 +300,7 @@ def rhs(t, y, out, p, i2, ip, T, th, W0, A_idx, A_w, sig, B_idx, B_w, H_idx, H_w
         IR2 = 0.0
         n = 0
         for j in range(L):
-            cc = 0.0
-            rc = 0.0
-            for a in range(q):
-                ia = B_idx[k, j, a]
-                cc += B_w[k, j, a] * y[ia]
-                rc += B_w[k, j, a] * y[L + ia]
+            cc, rc = _row_at(B_idx, B_w, k, j, y, L)
             n, mode = _tcoef(sig[k, j] * t, t, ht, N, co, n)
             ch = 0.0
             rh = 0.0
@@ -324,22 +335,6 @@ def _dense(times, ht, hy, hd, N, rows):
         n, mode = _tcoef(times[a], ht[N - 1], ht, N, co)
         for i in range(n_y):
             rows[a, i] = _hv(i, n, mode, co, hy, hd, hy[N - 1])
-
-
-@njit(cache=True)
-def _observables(t, row, p, i2, ip, T, W0):
-    """μ(t) and e(t) from a state row (same quadrature as :func:`rhs`)."""
-    L = W0.shape[0]
-    cb = row[2 * L]
-    mu = 0.0
-    en = 0.0
-    for j in range(L):
-        m = _f1(row[j], p, i2, ip)
-        mu += W0[j] * row[L + j] * (m + row[j] * _f2(row[j], p, i2, ip))
-        en += W0[j] * row[L + j] * m
-    mu = T + cb * _f1(cb, p, i2, ip) + t * mu
-    en = -(cb * cb * i2 * 0.5 + _ipow(cb, p) * ip / p) - t * en
-    return mu, en
 
 
 # Dormand–Prince 5(4): Butcher table, 5th-order weights (= last row, FSAL) and error weights
