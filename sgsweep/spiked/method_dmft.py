@@ -70,20 +70,23 @@ PARAMS = (
           "t_max (well below 1/μ)", minimum=0, minimum_open=True, maximum=0.1),
     Param("Nt", int, 256, "Kim–Latz window size (points per doubling cycle ×2), even; also fixes the output "
           "times of both solvers (the doubling grid's time points)", minimum=8),
-    Param("dt0", float, _dmft.DEFAULT_DT0, "initial time step (a power of 2 keeps integer times on the grid; "
-          "halving it from 2^-14 changes C̄(t) by < 2e-5, from 2^-10 by up to 2e-3)",
+    Param("dt0", float, _dmft.DEFAULT_DT0, "initial time step of the doubling grid (a power of 2 keeps "
+          "integer times on the grid; also the first output times of the ratio solver; halving it from 2^-14 "
+          "changes C̄(t) by < 2e-5, from 2^-10 by up to 2e-3)",
           minimum=0, minimum_open=True),
-    Param("Nc", int, 0, "near-diagonal entries taken along the diagonal (0: automatic, 2; 1 at T=0 while h·μ < 1)",
+    Param("Nc", int, 0, "doubling solver: near-diagonal entries taken along the diagonal (0: automatic, 2; 1 at T=0 "
+          "while h·μ < 1)",
           minimum=0),
-    Param("tol", float, 1e-8, "self-consistency tolerance (largest update of a new row; 1e-8 moves C̄ by "
-          "< 1e-7 against 1e-10)",
+    Param("tol", float, 1e-8, "doubling solver: self-consistency tolerance (largest update of a new row; "
+          "1e-8 moves C̄ by < 1e-7 against 1e-10)",
           minimum=0, minimum_open=True),
-    Param("max_sweeps", int, 200, "maximum Gauss–Seidel sweeps per time step", minimum=1),
-    Param("omega", float, 1.0, "relaxation factor of the Gauss–Seidel sweeps", minimum=0,
+    Param("max_sweeps", int, 200, "doubling solver: maximum Gauss–Seidel sweeps per time step", minimum=1),
+    Param("omega", float, 1.0, "doubling solver: relaxation factor of the Gauss–Seidel sweeps", minimum=0,
           minimum_open=True, maximum=1),
-    Param("anderson", int, 5, "Anderson-acceleration history of the self-consistency sweeps (0: plain "
+    Param("anderson", int, 5, "doubling solver: Anderson-acceleration history of the self-consistency sweeps (0: plain "
           "Gauss–Seidel)", minimum=0, maximum=8),
-    Param("cycles", int, 64, "maximum number of doubling cycles", minimum=0),
+    Param("cycles", int, 64, "maximum number of doubling cycles (the doubling solver's, and the ratio solver's "
+          "output times)", minimum=0),
     Param("waiting_times", str, "1,10,100", "comma-separated waiting times t_w for C(t,t_w), R(t,t_w)"),
     Param("grid_check", int, 1, "1: solve again on the coarse grid (Nt/2 window, cost about +1/8; half the ratio "
           "density, cost about +1/4) and record the change of "
@@ -252,10 +255,10 @@ def _grid_check(params: dict, tw: list, r: dict, tc: float, target: float, ctx: 
             "overlap_grid_diff": ("time", diff, {"units": "1", "long_name": f"C̄ − C̄ on the coarse grid: {desc}, "
                                                                               "on the time points shared with it "
                                                                               "(NaN on the others)"}),
-            "grid_diff_max": ((), dmax, {"units": "1", "long_name": f"max |C̄ − C̄ on the coarse grid| over the shared "
-                                                                    f"times ({desc}; NaN if not run)"}),
-            "t_conv_grid_diff": ((), tc - tc2, {"units": "1", "long_name": f"t_conv − t_conv on the coarse grid ({desc}; "
-                                                                          "NaN if either is not reached)"}),
+            "grid_diff_max": ((), dmax, {"units": "1", "long_name": f"max |C̄ − C̄ on the coarse grid| over "
+                                                                    f"the shared times ({desc}; NaN if not run)"}),
+            "t_conv_grid_diff": ((), tc - tc2, {"units": "1", "long_name": f"t_conv − t_conv on the coarse grid "
+                                                                          f"({desc}; NaN if either is not reached)"}),
         },
         "attrs": {"grid_check_status": status, "grid_diff_time": tmax,
                   "grid_check_description": f"solve repeated with {what}; the change estimates the grid "
