@@ -503,28 +503,23 @@ def solve_ratio(p: int, delta2: float, delta_p: float, T: float, overlap0: float
 
 
 def t_first(res: dict, level: float) -> float:
-    """First time C̄ reaches level, by bisection on the solver's Hermite interpolant of C̄ (NaN if
-    never reached)."""
-    tt, y, d = res["step_time"], res["step_overlap"], res["step_overlap_dt"]
+    """First time C̄ reaches level, by bisection on the solver's Hermite interpolant of C̄ (the one
+    :func:`_dense` evaluates for the output times; NaN if never reached)."""
+    tt, y = res["step_time"], res["step_overlap"]
     k = np.nonzero(y >= level)[0]
     if len(k) == 0:
         return float("nan")
     k = int(k[0])
     if k == 0:
         return float(tt[0])
-    a, b = tt[k - 1], tt[k]
-    dt = b - a
-
-    def f(s):
-        u = (s - a) / dt
-        return ((2 * u**3 - 3 * u**2 + 1) * y[k - 1] + (u**3 - 2 * u**2 + u) * dt * d[k - 1]
-                + (-2 * u**3 + 3 * u**2) * y[k] + (u**3 - u**2) * dt * d[k] - level)
-
-    lo, hi = a, b
+    hy, hd = y.reshape(-1, 1), res["step_overlap_dt"].reshape(-1, 1)
+    s, val = np.empty(1), np.empty((1, 1))
+    lo, hi = tt[k - 1], tt[k]
     for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        if f(mid) >= 0:
-            hi = mid
+        s[0] = 0.5 * (lo + hi)
+        _dense(s, tt, hy, hd, len(tt), val)
+        if val[0, 0] >= level:
+            hi = s[0]
         else:
-            lo = mid
+            lo = s[0]
     return float(hi)
