@@ -64,6 +64,24 @@ def test_issue_command_meets_the_criterion_at_the_default_settings():
     assert np.all(np.isfinite(base))
 
 
+@pytest.mark.parametrize("case", [(3, 0.5, 1.0, 1.0, 1e-4, 100.0), (3, 0.25, 1.0, 0.0, 1e-4, 60.0)])
+def test_shortest_lag_is_resolved_at_the_default(case):
+    """The grid stops refining at lag τ_min = lag_min/μ_ref (μ_ref = T + Q'(1) + √Q''(1)):
+    halving lag_min from its default changes C̄ by less than 1e-5 and μ by less than 3e-5 on every
+    output time (issue 4's slow escape at T=1, and a T=0 escape to m_ML); a grid that stops at
+    16/μ_ref is visibly wrong, so the comparison can fail."""
+    times = dmft.planned_times(256, dmft.DEFAULT_DT0, case[-1], 64)
+    lag = DEFAULTS["lag_min"]
+    run = {c: solve_ratio(*case, times=times, lag_min=c) for c in (lag, lag / 2, 16.0)}
+    assert run[lag / 2]["nodes"] > run[lag]["nodes"] > run[16.0]["nodes"]
+    d_overlap = np.max(np.abs(run[lag]["overlap"] - run[lag / 2]["overlap"]))
+    d_mu = np.max(np.abs(run[lag]["mu"] - run[lag / 2]["mu"]))
+    d_wide = np.nanmax(np.abs(run[16.0]["mu"] - run[lag / 2]["mu"]))
+    print(f"lag_min {lag} → {lag / 2}: max |ΔC̄| {d_overlap:.2e}, |Δμ| {d_mu:.2e}; lag_min 16: |Δμ| {d_wide:.2e}")
+    assert d_overlap < 1e-5 and d_mu < 3e-5
+    assert not d_wide < 1e-3
+
+
 def test_T1_success_reaches_bayes_optimal_values():
     """p=3, Δ2=0.2, Δp=1, T=1 (the reference code's case): C̄ → m_BO = 0.828427, μ → 1 + 1/Δ2 + 1/Δp
     = 7, e → −Q(1); C̄(5.125) at the doubling grid's extrapolated limit 0.654379 (Nt = 256…2048,

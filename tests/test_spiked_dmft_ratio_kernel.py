@@ -241,8 +241,8 @@ def test_quadrature_and_interpolation_are_exact_for_polynomials(q):
     stored by precompute (at θ_j θ_k, σ_kj, θ_k/σ_kj) use the centred stencil and reproduce
     random polynomials of degree q − 1."""
     rng = np.random.default_rng(q)
-    for L, Z in ((30, 5.0), dr.grid_size(t_max=20.0, tau_min=1e-2, density=3.0)):
-        th = dr.ratio_grid(L, Z)
+    for L, Z, m in ((30, 5.0, 1), dr.grid_size(t_max=20.0, tau_min=1e-2, density=3.0)):
+        th = dr.ratio_grid(L, Z, m)
         assert th[0] == 0.0 and th[-1] == 1.0 and np.all(np.diff(th) > 0)
         W = dr.quadrature_weights(th, q)
         moments = np.array([np.sum(W * th**d) for d in range(q)])
@@ -258,7 +258,7 @@ def test_quadrature_and_interpolation_are_exact_for_polynomials(q):
             np.testing.assert_array_equal(ii, _stencil(th, xi, q))
         np.testing.assert_allclose(np.sum(wt * poly(th[idx]), axis=-1), poly(x), rtol=0, atol=1e-11)
 
-        pre = dr.precompute(L, Z, q)
+        pre = dr.precompute(L, Z, q, m)
         sig = pre["sig"]
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = np.where(sig > 0, th[:, None] / sig, 1.0)

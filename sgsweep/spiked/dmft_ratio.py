@@ -25,7 +25,10 @@ Discretisation
   over [−Z, Z], Z = ln(t_max/τ_min), ``density`` nodes per unit of z): geometric near θ = 0 (early
   times) and near θ = 1 (short lags τ = (1−θ)t), so that lags from τ_min to t are resolved with a
   fixed number of nodes per e-fold at every age, where the doubling grid's equidistant window
-  has O(1) relative errors at its first lags in a scale-free aging range;
+  has O(1) relative errors at its first lags in a scale-free aging range. Below τ_min (at t_max)
+  the functions are smooth in the lag, so the end gaps [0, θ_min] and [θ_max, 1] are split into
+  ≈ density equal intervals, which continue the geometric spacing; τ_min = lag_min/μ_ref with
+  μ_ref = T + Q'(1) + √Q''(1) the scale of the relaxation rate μ (:func:`shortest_lag`);
 * every memory integral is split at s = t' (C(s,t') has a kink there for T > 0) and each piece
   is mapped onto the same node set ([0, t'] onto the history row at time t', [t', t] onto
   t' + (t − t')θ), so both ends of every piece, where the integrands vary fast, are resolved;
@@ -38,26 +41,36 @@ Discretisation
 
 Measured (2-core VM; ``benchmarks/bench_dmft.py --ratio`` prints the numbers):
 * issue 4's command (p=3, Δ2=0.5, Δp=1, T=1, C̄(0)=1e-4, t ≤ 100; a slow escape at t ≈ 78) at the
-  defaults (density 7, order 8, rtol 1e-7; L = 165 nodes, 629 steps, 7–9 s): doubling the density
-  changes C̄(t) by at most 4.1e-5, lowering rtol to 1e-8 by 3.5e-5 (both at t ≈ 78), the density
-  3.5 → 7 by 1.06e-2: order 8.0 in the density. C̄(77.5) = 0.43064 (density 14, rtol 1e-8:
-  0.43057; the doubling grid's Nt = 256 … 2048 give 0.4341 … 0.4346 with order < 1.5; the
+  defaults (density 7, order 8, rtol 1e-7, lag_min 1; L = 105 nodes, 629 steps, 2–3 s): doubling
+  the density changes C̄(t) by at most 4.1e-5, lowering rtol to 1e-8 by 3.5e-5 (both at t ≈ 78),
+  the density 3.5 → 7 by 1.06e-2: order 8.0 in the density. C̄(77.5) = 0.43064 (density 14, rtol
+  1e-8: 0.43057; the doubling grid's Nt = 256 … 2048 give 0.4341 … 0.4346 with order < 1.5; the
   fixed-grid reference extrapolates to 0.4307 ± 1.2e-4). C̄(40) = 0.0123959 (fixed grid 0.012396);
-* the reference code's case (p=3, Δ2=0.2, Δp=1, T=1, t ≤ 134): density 7 vs 14 differ by 4.8e-7,
-  rtol 1e-7 vs 1e-8 by 2.5e-6; C̄(5.125) = 0.654375 (doubling grid extrapolated: 0.654379);
-  C̄_∞, μ_∞, e_∞ within 2e-6 of m_BO, 7, −Q(1); 1347 steps, 14 s (the C code: 7 s, accurate to
-  1e-4 only up to t ≈ 20). The steps there are set by the escape front at t* ≈ 5: C(t, t') for t'
-  near t* is sharp, and each node's t' = θ_k t sweeps across it, so h grows only from 0.05 to 0.16;
+* the reference code's case (p=3, Δ2=0.2, Δp=1, T=1, t ≤ 134): at the defaults (L = 116, 1347
+  steps, 7 s) density 7 vs 14 differ by 4.7e-7, rtol 1e-7 vs 1e-8 by 2.5e-6, and a converged solve
+  (density 12, rtol 1e-9, lags resolved to 1e-3) by 3.4e-6; C̄(5.125) = 0.654375 (doubling grid
+  extrapolated: 0.654379); C̄_∞, μ_∞, e_∞ within 2e-6 of m_BO, 7, −Q(1). The C code takes 7 s and
+  is accurate to 1e-4 only up to t ≈ 20. At density 4, order 6, rtol 1e-5 (L = 67, 659 steps):
+  0.85 s on 2 threads, 1.3 s of CPU on one (8× and 5× faster than the C code), 3.9e-5 from the
+  converged solve, and doubling the density, rtol ÷ 10 and lag_min ÷ 2 change C̄ by 5.1e-5,
+  5.5e-5 and 7.7e-6. The steps up to t ≈ 20 are set by the escape front at t* ≈ 5: C(t, t') for
+  t' near t* is sharp, and each node's t' = θ_k t sweeps across it;
 * T = 0 plateaus (p=4, 1/Δ2=3, Δp=4 and p=3, 1/Δ2=4, Δp=1, t = 60): C̄ within 3e-6 of m_ML, μ
-  within 2e-5 of μ_∞, e within 1e-5;
-* near the Langevin threshold (p=3, Δ2=0.7, Δp=1, T=1, C̄(0)=1e-4) to t = 10^4: status converged,
-  C̄(1000) = 0.0187 with μ rising smoothly from 3.22 (t=10) to 3.33 (t=1000), then the escape to
-  m_BO (C̄(3000) = 0.474552, m_BO = 0.474546; μ within 3e-5 of 1 + Q'(1)); 22588 steps, 1175 s
-  on one core (L = 229). Late steps are limited by stability, h = 0.48 = 3.3/(2μ): the Jacobian's
-  stiff eigenvalues, ≈ −2μ, sit on its diagonal (the near-diagonal nodes c_k relax at rate
-  μ(t) + θ_k μ(t')); what remains off the diagonal has spectral radius ≈ 3 at t = 30 on the
-  reference code's case, so an exponential integrator for the diagonal would allow steps about 4×
-  longer. The doubling solver does such runs in seconds (``solver=doubling``).
+  within 2e-5 of μ_∞, e within 1e-5; p=3, 1/Δ2=4 up to t = 1000 (L = 131, 4700 steps, 35–55 s):
+  density 7 vs 14 differ by 5.7e-6 in C̄ and 5.4e-5 in μ;
+* near the Langevin threshold (p=3, Δ2=0.7, Δp=1, T=1, C̄(0)=1e-4) to t = 10^4 at the defaults:
+  status converged, C̄(1000) = 0.0187 with μ rising smoothly from 3.22 (t=10) to 3.33 (t=1000),
+  then the escape to m_BO = 0.474546 (C̄(2992) = 0.474552, C̄(9984) = 0.474574); 22842 steps,
+  264 s on 2 threads (L = 168).
+  Late steps are limited by stability, h = 0.48 = 3.3/(2μ): the Jacobian's stiff eigenvalues,
+  ≈ −2μ, sit on its diagonal (the near-diagonal nodes c_k relax at rate μ(t) + θ_k μ(t')); what
+  remains off the diagonal has spectral radius ≈ 3 at t = 30 on the reference code's case. An
+  additive Runge–Kutta method with that diagonal implicit (Kennedy–Carpenter ARK4(3)6L[2]SA)
+  was tried (density 4.5, rtol 1e-6 to 3e-6) and needs more steps than Dormand–Prince: 907
+  against 754 to t = 134 on the reference code's case with the nodes θ ≥ 0.9 implicit (1943 with
+  every node implicit), 1618 against 756 to t = 300 at Δ2 = 0.7. Its error estimate at
+  hλ ≈ −1…−3 (the near-diagonal nodes; stage order 2) limits the step below the explicit
+  stability bound. The doubling solver does such runs in seconds (``solver=doubling``).
 
 Memory O(L · steps) (the history), work O(L²) per right-hand side (numba, parallel over targets,
 each sum sequential, so the bits do not depend on the number of threads). The slow reference of
@@ -76,10 +89,18 @@ from numba import njit, prange
 # ----------------------------------------------------------------------------- grids and stencils
 
 
-def ratio_grid(L: int, Z: float) -> np.ndarray:
-    """θ nodes: 0, the logistic 1/(1+e^{−z}) for L−2 values of z uniform on [−Z, Z], and 1."""
-    z = np.linspace(-Z, Z, L - 2)
-    return np.concatenate([[0.0], 1.0 / (1.0 + np.exp(-z)), [1.0]])
+def ratio_grid(L: int, Z: float, m: int = 1) -> np.ndarray:
+    """θ nodes: the logistic 1/(1+e^{−z}) for L − 2m values of z uniform on [−Z, Z], and in each
+    end gap, [0, θ_min] and [θ_max, 1], m equal intervals (0 and 1 included). With m ≈ the density
+    the spacing continues smoothly into the gaps (the last geometric spacing is ≈ gap/density),
+    so that doubling the density also halves the spacing at the shortest lags and the earliest
+    times; a single gap interval (m = 1) next to intervals density times smaller makes the
+    high-order stencils there extrapolate."""
+    z = np.linspace(-Z, Z, L - 2 * m)
+    core = 1.0 / (1.0 + np.exp(-z))
+    lo = core[0] * np.arange(m) / m
+    hi = 1.0 - (1.0 - core[-1]) * np.arange(m - 1, -1, -1) / m
+    return np.concatenate([lo, core, hi])
 
 
 def lagrange_stencils(x: np.ndarray, grid: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,11 +141,11 @@ def quadrature_weights(grid: np.ndarray, q: int) -> np.ndarray:
     return w
 
 
-def precompute(L: int, Z: float, q: int) -> dict:
+def precompute(L: int, Z: float, q: int, m: int = 1) -> dict:
     """Nodes, quadrature weights and every interpolation stencil of the kernel (they depend on
     the ratios only): A at θ_j θ_k (current row on [0, t']), B at σ_kj = θ_k + (1−θ_k)θ_j (current
     row on [t', t]), H at θ_k/σ_kj (the history row at time σ_kj t). 6 arrays of L²·q entries."""
-    th = ratio_grid(L, Z)
+    th = ratio_grid(L, Z, m)
     W0 = quadrature_weights(th, q)
     # [0, t'] piece of target k: nodes s = θ_j θ_k t; the current row at ratio θ_j θ_k
     xa = th[None, :] * th[:, None]
@@ -352,26 +373,51 @@ _DP_E = np.array([35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0])
     [5179 / 57600, 0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40])
 _DP_A = [np.asarray(a, dtype=float) for a in _DP_A]
 
-DEFAULTS = dict(density=7.0, order=8, rtol=1e-7, tau_min=1e-3)
+DEFAULTS = dict(density=7.0, order=8, rtol=1e-7, lag_min=1.0)
 
 
-def grid_size(t_max: float, tau_min: float, density: float) -> tuple[int, float]:
-    """(L, Z): nodes and half-range of z = ln(θ/(1−θ)) for lags down to τ_min at t_max."""
+def mu_scale(p: int, delta2: float, delta_p: float, T: float) -> float:
+    """μ_ref = T + Q'(1) + √Q''(1): the scale of μ(t), the relaxation rate of C(t, t') at short
+    lags. It is ≥ the stationary μ of every case checked: 1 + Q'(1) at T = 1 (Bayes-optimal),
+    μ_∞ of the T = 0 success (spiked.md §2.2: 4.35 ≤ 5.19 and 6.12 ≤ 7.45) and, where Q'(1) ≥
+    √Q''(1), the T = 0 failure value 2√Q''(1)."""
+    i2, ip = 1.0 / delta2, 1.0 / delta_p
+    return T + (i2 + ip) + math.sqrt(i2 + (p - 1) * ip)
+
+
+def shortest_lag(p: int, delta2: float, delta_p: float, T: float, lag_min: float = DEFAULTS["lag_min"]) -> float:
+    """τ_min = lag_min / μ_ref: the lag below which the ratio grid stops refining geometrically
+    (at t_max; :func:`ratio_grid` fills the gap with equal intervals). Below about 1/μ the
+    functions are smooth in the lag (one relaxation), so geometric refinement further down only
+    costs nodes. Measured at density 7 against lag_min = 0.25 on five cases (p = 3, 4; T = 0, 1;
+    escapes, a failure, issue 4's slow escape): lag_min = 1 and 2 change C̄ by at most 1.4e-6; on
+    three of them 4 changes it by 8e-6, 8 by 4e-4, 16 by 9e-3. The default 1 has 30–40 % fewer
+    nodes than the grid that refined down to τ_min = 1e-3 (tests/test_spiked_dmft_ratio.py checks
+    that halving it changes nothing)."""
+    return lag_min / mu_scale(p, delta2, delta_p, T)
+
+
+def grid_size(t_max: float, tau_min: float, density: float) -> tuple[int, float, int]:
+    """(L, Z, m): nodes, half-range of z = ln(θ/(1−θ)) for lags down to τ_min at t_max, and the
+    equal intervals filling each end gap (:func:`ratio_grid`)."""
     Z = math.log(max(t_max, 10.0 * tau_min) / tau_min)
-    return int(math.ceil(2.0 * Z * density)) + 3, Z
+    m = max(1, int(round(density)))
+    return int(math.ceil(2.0 * Z * density)) + 1 + 2 * m, Z, m
 
 
 def solve_ratio(p: int, delta2: float, delta_p: float, T: float, overlap0: float, t_max: float,
                 times=None, density: float = DEFAULTS["density"], order: int = DEFAULTS["order"],
-                rtol: float = DEFAULTS["rtol"], tau_min: float = DEFAULTS["tau_min"],
-                waiting_times=(), max_steps: int = 10 ** 6, progress=None) -> dict:
+                rtol: float = DEFAULTS["rtol"], lag_min: float = DEFAULTS["lag_min"],
+                tau_min: float | None = None, waiting_times=(), max_steps: int = 10 ** 6,
+                progress=None) -> dict:
     """Solve the DMFT on the ratio grid (module docstring) from t = 0 to t_max (or to the last of
     ``times``, if later).
 
     density: nodes per unit of z = ln(θ/(1−θ)) (the grid parameter: doubling it is the
     refinement test); order: points of the interpolation and quadrature stencils; rtol: relative
-    (and, ×1e-2, absolute) tolerance of the step-size control; tau_min: the shortest lag resolved
-    at t_max. Results on ``times`` (default: the accepted steps) from the solver's own Hermite
+    (and, ×1e-2, absolute) tolerance of the step-size control; lag_min: the shortest lag resolved
+    at t_max in units of 1/μ_ref (:func:`shortest_lag`), or tau_min: that lag in physical time
+    (overrides lag_min). Results on ``times`` (default: the accepted steps) from the solver's own Hermite
     interpolant: overlap, mu, energy, residual (error estimate of the step, in units of the
     tolerance), corr/response/chi at the waiting times, status (converged, max_iterations when
     max_steps is exhausted, diverged when the state stops being finite or the step underflows)."""
@@ -379,8 +425,10 @@ def solve_ratio(p: int, delta2: float, delta_p: float, T: float, overlap0: float
     if times is not None and len(times):
         # the doubling grid's last time point lies at or just beyond t_max: integrate up to it
         t_max = max(t_max, float(np.max(times)))
-    L, Z = grid_size(t_max, tau_min, density)
-    pre = precompute(L, Z, order)
+    if tau_min is None:
+        tau_min = shortest_lag(p, delta2, delta_p, T, lag_min)
+    L, Z, m = grid_size(t_max, tau_min, density)
+    pre = precompute(L, Z, order, m)
     th, W0 = pre["th"], pre["W0"]
     i2, ip = 1.0 / delta2, 1.0 / delta_p
     n_y = 2 * L + 1
@@ -496,7 +544,7 @@ def solve_ratio(p: int, delta2: float, delta_p: float, T: float, overlap0: float
     if status == "converged" and not np.all(np.isfinite(y)):
         status = "diverged"
     res.update(status=status, t_reached=float(t_reached), steps=steps, rejected=rejected,
-               max_residual=float(np.max(herr[1:N])) if N > 1 else 0.0, nodes=L,
+               max_residual=float(np.max(herr[1:N])) if N > 1 else 0.0, nodes=L, tau_min=tau_min,
                waiting_times=tw, wall=_time.perf_counter() - wall0,
                step_time=ht[:N].copy(), step_overlap=hy[:N, ib].copy(), step_overlap_dt=hd[:N, ib].copy())
     return res

@@ -5,8 +5,8 @@ One point = one deterministic solve of the CHSCK equations, by one of two solver
 * ``ratio`` (default): :func:`sgsweep.spiked.dmft_ratio.solve_ratio`, an ODE in t on a fixed grid
   of time ratios θ = t'/t, adaptive Dormand–Prince steps. Converged to 1e-4 through slow escapes at
   its defaults (issue 4's command: doubling ``ratio_density`` changes C̄ by 4.1e-5, lowering
-  ``ratio_rtol`` tenfold by 3.5e-5; order 8 in the density); 7–9 s for t ≤ 100, but its late steps
-  are stability-limited (h ≤ 3.3/(2μ)), so t = 10^4 takes about 20 minutes on one core;
+  ``ratio_rtol`` tenfold by 3.5e-5; order 8 in the density); 2–3 s for t ≤ 100, but its late steps
+  are stability-limited (h ≤ 3.3/(2μ)), so t = 10^4 takes about 4–5 minutes on 2 cores;
 * ``doubling``: :func:`sgsweep.spiked.dmft.solve`, the Kim–Latz time-doubling window of the
   reference codes: seconds to t = 10^4, second order where the window resolves the dynamics, but
   through a slow escape its error converges at order < 1.5 (1e-2 on issue 4's command at Nt = 512).
@@ -66,8 +66,10 @@ PARAMS = (
     Param("ratio_rtol", float, _ratio.DEFAULTS["rtol"], "ratio solver: relative tolerance of the adaptive "
           "Dormand–Prince step (1e-8 changes C̄ by 4e-5 on issue 4's case)", minimum=0, minimum_open=True,
           maximum=1e-3),
-    Param("ratio_tau_min", float, _ratio.DEFAULTS["tau_min"], "ratio solver: shortest lag t − t' resolved at "
-          "t_max (well below 1/μ)", minimum=0, minimum_open=True, maximum=0.1),
+    Param("ratio_lag_min", float, _ratio.DEFAULTS["lag_min"], "ratio solver: lag t − t' (at t_max) below which "
+          "the ratio grid stops refining geometrically and uses equal intervals, in units of 1/μ_ref, μ_ref = "
+          "T + Q'(1) + √Q''(1) (the relaxation time at short lags; halving 1 changes C̄ by < 1e-5, 8 by 4e-4)",
+          minimum=0, minimum_open=True, maximum=4),
     Param("Nt", int, 256, "Kim–Latz window size (points per doubling cycle ×2), even; also fixes the output "
           "times of both solvers (the doubling grid's time points)", minimum=8),
     Param("dt0", float, _dmft.DEFAULT_DT0, "initial time step of the doubling grid (a power of 2 keeps "
@@ -166,7 +168,7 @@ def _solve(params: dict, tw: list, coarse: bool, progress) -> dict:
         return _ratio.solve_ratio(params["p"], params["delta2"], params["delta_p"], params["T"],
                                   params["overlap0"], params["t_max"], times=times, density=density,
                                   order=params["ratio_order"], rtol=params["ratio_rtol"],
-                                  tau_min=params["ratio_tau_min"], waiting_times=tw, progress=progress)
+                                  lag_min=params["ratio_lag_min"], waiting_times=tw, progress=progress)
     Nt = params["Nt"] // 2 if coarse else params["Nt"]
     return _dmft.solve(params["p"], params["delta2"], params["delta_p"], params["T"], params["overlap0"],
                        params["t_max"], Nt=Nt, dt0=params["dt0"], Nc=params["Nc"], tol=params["tol"],
@@ -203,6 +205,7 @@ def compute(params: dict, ctx: PointContext) -> xr.Dataset:
                     t_conv_definition="first t with C̄(t) ≥ target/2, target = m_ML (T=0) or m_BO (T>0)")
     if params["solver"] == "ratio":
         ds.attrs.update(steps=r["steps"], rejected_steps=r["rejected"], ratio_nodes=r["nodes"],
+                        ratio_tau_min=r["tau_min"],
                         solver_description="ODE in t on a fixed grid of time ratios θ = t'/t, Dormand–Prince "
                                            "5(4); values at the doubling grid's times from its Hermite "
                                            "interpolant (sgsweep.spiked.dmft_ratio)")
@@ -272,8 +275,9 @@ def cost(params: dict) -> float:
     6 per step, about 1.4e-7 s per node pair; steps measured 630 (t_max = 100) to 1350 (134, an
     escape at t ≈ 5 whose front the grid must follow), modelled as 300 + 7 t_max^0.95."""
     if params.get("solver", "ratio") == "ratio":
-        L, _ = _ratio.grid_size(params["t_max"], params.get("ratio_tau_min", _ratio.DEFAULTS["tau_min"]),
-                                params.get("ratio_density", _ratio.DEFAULTS["density"]))
+        tau_min = _ratio.shortest_lag(params["p"], params["delta2"], params["delta_p"], params["T"],
+                                      params.get("ratio_lag_min", _ratio.DEFAULTS["lag_min"]))
+        L, _, _ = _ratio.grid_size(params["t_max"], tau_min, params.get("ratio_density", _ratio.DEFAULTS["density"]))
         check = 1.3 if params.get("grid_check", 1) else 1.0
         return check * 1.4e-7 * L * L * 6 * (300 + 7 * params["t_max"] ** 0.95) + 1.0
     cycles = max(1.0, math.log2(max(params["t_max"], 2.0)))
