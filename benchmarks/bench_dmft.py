@@ -180,7 +180,7 @@ FAST = dict(density=4.0, rtol=1e-5, order=6)
 
 def fast():
     """Issue 4, item 6: the CodeD run (case 1) at least 5× faster than the C code (7 s) with C̄
-    accurate to 1e-4 over the whole span: the coarsest ratio-grid setting that meets it, its error
+    accurate to 1e-4 over the whole span: a coarse ratio-grid setting that meets it, its error
     against a converged solve (density 12, rtol 1e-9, lags resolved down to 1e-3) and its own
     refinement checks (density ×2, rtol ÷10, shortest lag ÷2)."""
     import numba

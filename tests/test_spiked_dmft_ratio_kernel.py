@@ -308,3 +308,21 @@ def test_history_hermite_is_exact_for_cubics():
     assert [dr._hv(i, n, mode, co, hy, hd, y) for i in range(n_y)] == list(hy[0])
     n, mode = dr._tcoef(ht[-1], ht[-1], ht_c, N, co)
     assert [dr._hv(i, n, mode, co, hy, hd, y_dummy) for i in range(n_y)] == list(hy[N - 1])
+
+
+def test_ratio_grid_spacing_is_smooth_into_the_end_gaps():
+    """The end gaps [0, θ_min] and [θ_max, 1] are split so that neighbouring intervals differ by a
+    factor that shrinks as the density grows (the grid is a refinement family down to θ = 0 and 1);
+    the single gap interval of m = 1 is density times wider than its neighbour."""
+    worst = []
+    for density in (3.0, 4.5, 7.0, 14.0):
+        L, Z, m = dr.grid_size(t_max=134.0, tau_min=0.14, density=density)
+        th = dr.ratio_grid(L, Z, m)
+        assert len(th) == L and th[0] == 0.0 and th[-1] == 1.0
+        w = np.diff(th)
+        assert np.all(w > 0)
+        ratio = w[1:] / w[:-1]
+        worst.append(max(ratio.max(), 1.0 / ratio.min()))
+    assert worst[0] < 1.4 and np.all(np.diff(worst) < 0)
+    w1 = np.diff(dr.ratio_grid(L - 2 * m + 2, Z, 1))
+    assert (w1[1:] / w1[:-1]).max() > 0.9 * 14.0
