@@ -86,6 +86,8 @@ import time as _time
 import numpy as np
 from numba import njit, prange
 
+from sgsweep.spiked.theory import qp1, qpp1
+
 # ----------------------------------------------------------------------------- grids and stencils
 
 
@@ -381,8 +383,7 @@ def mu_scale(p: int, delta2: float, delta_p: float, T: float) -> float:
     lags. It is ≥ the stationary μ of every case checked: 1 + Q'(1) at T = 1 (Bayes-optimal),
     μ_∞ of the T = 0 success (spiked.md §2.2: 4.35 ≤ 5.19 and 6.12 ≤ 7.45) and, where Q'(1) ≥
     √Q''(1), the T = 0 failure value 2√Q''(1)."""
-    i2, ip = 1.0 / delta2, 1.0 / delta_p
-    return T + (i2 + ip) + math.sqrt(i2 + (p - 1) * ip)
+    return T + qp1(delta2, delta_p) + math.sqrt(qpp1(p, delta2, delta_p))
 
 
 def shortest_lag(p: int, delta2: float, delta_p: float, T: float, lag_min: float = DEFAULTS["lag_min"]) -> float:
@@ -415,9 +416,9 @@ def solve_ratio(p: int, delta2: float, delta_p: float, T: float, overlap0: float
 
     density: nodes per unit of z = ln(θ/(1−θ)) (the grid parameter: doubling it is the
     refinement test); order: points of the interpolation and quadrature stencils; rtol: relative
-    (and, ×1e-2, absolute) tolerance of the step-size control; lag_min: the shortest lag resolved
-    at t_max in units of 1/μ_ref (:func:`shortest_lag`), or tau_min: that lag in physical time
-    (overrides lag_min). Results on ``times`` (default: the accepted steps) from the solver's own Hermite
+    (and, ×1e-2, absolute) tolerance of the step-size control; lag_min: the lag (at t_max) below
+    which the grid stops refining geometrically, in units of 1/μ_ref (:func:`shortest_lag`), or
+    tau_min: that lag in physical time (overrides lag_min). Results on ``times`` (default: the accepted steps) from the solver's own Hermite
     interpolant: overlap, mu, energy, residual (error estimate of the step, in units of the
     tolerance), corr/response/chi at the waiting times, status (converged, max_iterations when
     max_steps is exhausted, diverged when the state stops being finite or the step underflows)."""
